@@ -1,0 +1,1 @@
+"""FastAPI routers, one file per API family, with their request/response models and error shapes."""

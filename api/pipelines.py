@@ -1,0 +1,65 @@
+"""Scope's pipeline endpoints: load, status and schemas."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, Field
+
+from pipeline.manager import LoadRequestError
+from pipeline.schema import pipeline_meta
+
+from .context import ServerContext, get_context
+
+router = APIRouter(prefix='/api/v1', tags=['pipelines'])
+
+
+class PipelineNode(BaseModel):
+    """One pipeline of a load request (Scope's `pipelines[]` form)."""
+
+    node_id: str = Field(min_length=1, max_length=200)
+    pipeline_id: str = Field(min_length=1, max_length=200)
+    load_params: dict[str, Any] | None = None
+
+
+class LoadRequest(BaseModel):
+    """A load request in any of Scope's three spellings: `pipelines[]`, `pipeline_ids` + `load_params`, `pipeline_id`."""
+
+    pipelines: list[PipelineNode] | None = None
+    pipeline_ids: list[str] | None = None
+    pipeline_id: str | None = None
+    load_params: dict[str, Any] | None = None
+    connection_id: str | None = None
+    connection_info: dict[str, Any] | None = None
+    user_id: str | None = None
+
+
+@router.post('/pipeline/load')
+def load_pipeline(request: LoadRequest, context: ServerContext = Depends(get_context)) -> dict[str, str]:
+    """Start loading pipelines in the background; poll `/pipeline/status`."""
+    if request.pipelines:
+        entries = [(node.node_id, node.pipeline_id, node.load_params) for node in request.pipelines]
+    elif request.pipeline_ids:
+        entries = [(pid, pid, request.load_params) for pid in request.pipeline_ids]
+    elif request.pipeline_id:
+        entries = [(request.pipeline_id, request.pipeline_id, request.load_params)]
+    else:
+        raise HTTPException(400, "Either 'pipelines' or 'pipeline_ids' must be provided")
+    try:
+        items = context.manager.validate(entries)
+    except LoadRequestError as error:
+        raise HTTPException(422, str(error)) from None
+    context.manager.load(items)
+    return {'message': 'Pipeline loading initiated successfully'}
+
+
+@router.get('/pipeline/status')
+def pipeline_status(context: ServerContext = Depends(get_context)) -> dict[str, Any]:
+    """The aggregate load status: not_loaded, loading, loaded or error (with its message)."""
+    return context.manager.status()
+
+
+@router.get('/pipelines/schemas')
+def pipeline_schemas(context: ServerContext = Depends(get_context)) -> dict[str, Any]:
+    """Every registered pipeline's declaration, in Scope's shape."""
+    return {'pipelines': {pid: pipeline_meta(spec.info) for pid, spec in context.registry.specs.items()}}

@@ -1,0 +1,105 @@
+"""Scope's WebRTC signalling: ICE servers, offer/answer, trickle ICE and teardown."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Response
+from pydantic import BaseModel, Field, ValidationError
+
+from pipeline.parameters import Parameters
+from pipeline.session import Session
+from rtc.ice import ice_servers_body
+from rtc.offer import OfferError, add_candidate, answer_offer
+
+from .context import ServerContext, get_context
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix='/api/v1/webrtc', tags=['webrtc'])
+MAX_SDP = 256 * 1024
+
+
+class Offer(BaseModel):
+    """A client's SDP offer with the parameters the stream starts from."""
+
+    sdp: str = Field(max_length=MAX_SDP)
+    type: str
+    initialParameters: dict[str, Any] | None = None  # noqa: N815 (Scope's spelling)
+    user_id: str | None = None
+    connection_id: str | None = None
+    connection_info: dict[str, Any] | None = None
+
+
+class Candidate(BaseModel):
+    """One trickled ICE candidate."""
+
+    candidate: str = Field(max_length=2048)
+    sdpMid: str | None = None  # noqa: N815
+    sdpMLineIndex: int | None = None  # noqa: N815
+
+
+class Candidates(BaseModel):
+    """The body of a trickle ICE request."""
+
+    candidates: list[Candidate] = Field(max_length=100)
+
+
+@router.get('/ice-servers')
+def ice_servers(context: ServerContext = Depends(get_context)) -> dict[str, Any]:
+    """The STUN/TURN servers a client should use (empty unless configured)."""
+    return ice_servers_body(context.config)
+
+
+@router.post('/offer')
+async def offer(body: Offer, context: ServerContext = Depends(get_context)) -> dict[str, str]:
+    """Answer an offer: a new session streams the loaded pipeline (text mode, or video mode with a track)."""
+    initial = {k: v for k, v in (body.initialParameters or {}).items() if v is not None}
+    try:
+        Parameters.model_validate(initial)
+    except ValidationError as error:
+        raise HTTPException(422, [{'loc': ['body', 'initialParameters', *e['loc']], 'msg': e['msg'],
+                                   'type': e['type']} for e in error.errors()]) from None
+    pipeline_ids = initial.get('pipeline_ids') or context.manager.loaded_chain()
+    if context.manager.status()['status'] != 'loaded' or not pipeline_ids:
+        raise HTTPException(400, 'Pipeline not loaded. Please load pipeline first.')
+    pipeline_id = pipeline_ids[-1]
+    pipeline = context.manager.instance(pipeline_id)
+    if pipeline is None:
+        raise HTTPException(400, f"Pipeline '{pipeline_id}' is not loaded. Loaded: {context.manager.loaded_chain()}")
+    session = Session(pipeline, pipeline_id=pipeline_id, input_mode=initial.get('input_mode'), initial=initial,
+                      stamp_frames=context.config.stamp_frames)
+    try:
+        peer = await answer_offer(body.sdp, body.type, session, context.peers, context.config)
+    except OfferError as error:
+        session.close()
+        raise HTTPException(400, str(error)) from None
+    context.sessions.add(session)
+    session.start()
+    description = peer.pc.localDescription
+    return {'sdp': description.sdp, 'type': description.type, 'sessionId': session.id}
+
+
+@router.patch('/offer/{session_id}', status_code=204)
+async def trickle(session_id: str, body: Candidates, context: ServerContext = Depends(get_context)) -> Response:
+    """Add the client's ICE candidates, whether they come before or after it applied the answer."""
+    peer = context.peers.get(session_id)
+    if peer is None:
+        raise HTTPException(404, f'Session {session_id} not found')
+    if peer.closed or peer.pc.connectionState in ('closed', 'failed'):
+        raise HTTPException(404, f'Session {session_id} is closed or failed')
+    for candidate in body.candidates:
+        try:
+            await add_candidate(peer, candidate.candidate, candidate.sdpMid, candidate.sdpMLineIndex)
+        except OfferError as error:
+            raise HTTPException(400, str(error)) from None
+    return Response(status_code=204)
+
+
+@router.delete('/offer/{session_id}', status_code=204)
+async def close_session(session_id: str, context: ServerContext = Depends(get_context)) -> Response:
+    """End a session and free everything it holds (unknown ids are ignored)."""
+    peer = context.peers.get(session_id)
+    if peer is not None:
+        await peer.close()
+    return Response(status_code=204)
+

@@ -1,0 +1,91 @@
+"""Server settings, read once from the command line and the environment."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+VERSION = '0.1.0'
+DEFAULT_PIPELINE = 'dreamfield'
+
+
+@dataclass(slots=True)
+class IceServer:
+    """One STUN or TURN server, in the shape of the browser's RTCIceServer."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+    def to_dict(self) -> dict:
+        return {'urls': self.urls, 'username': self.username, 'credential': self.credential}
+
+
+@dataclass(slots=True)
+class Config:
+    """Settings of one server process."""
+
+    host: str = '127.0.0.1'
+    port: int = 8000
+    open_browser: bool = True
+    preload_pipeline: str | None = None
+    verbose: bool = False
+    hf_token: str | None = None
+    ice_servers: list[IceServer] = field(default_factory=list)
+    ice_hosts: list[str] = field(default_factory=list)
+    models_dir: Path = Path.home() / '.dreamstage' / 'models'
+    lora_dir: Path = Path.home() / '.dreamstage' / 'models' / 'lora'
+    assets_dir: Path = Path.home() / '.dreamstage' / 'assets'
+    max_upload_bytes: int = 512 * 1024 * 1024
+    stamp_frames: bool = False
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Config:
+        """Build the settings from environment variables (the command line overrides some of them later)."""
+        env = dict(os.environ if environ is None else environ)
+        models_dir = Path(env.get('DREAMSTAGE_MODELS_DIR') or env.get('DAYDREAM_SCOPE_MODELS_DIR')
+                          or Path.home() / '.dreamstage' / 'models').expanduser()
+        lora_dir = Path(env.get('DREAMSTAGE_LORA_DIR') or env.get('DAYDREAM_SCOPE_LORA_DIR')
+                        or models_dir / 'lora').expanduser()
+        assets_dir = Path(env.get('DREAMSTAGE_ASSETS_DIR') or env.get('DAYDREAM_SCOPE_ASSETS_DIR')
+                          or models_dir.parent / 'assets').expanduser()
+        return cls(
+            preload_pipeline=env.get('PIPELINE') or None,
+            verbose=_truthy(env.get('VERBOSE_LOGGING')),
+            hf_token=env.get('HF_TOKEN') or None,
+            ice_servers=ice_servers_from_env(env),
+            ice_hosts=_split(env.get('DREAMSTAGE_ICE_HOSTS', '')),
+            models_dir=models_dir,
+            lora_dir=lora_dir,
+            assets_dir=assets_dir,
+            max_upload_bytes=int(env.get('DREAMSTAGE_MAX_UPLOAD_MB', '512')) * 1024 * 1024,
+            stamp_frames=_truthy(env.get('DREAMSTAGE_STAMP_FRAMES')),
+        )
+
+
+def ice_servers_from_env(env: dict[str, str]) -> list[IceServer]:
+    """STUN/TURN servers from `DREAMSTAGE_ICE_SERVERS` (JSON) or the `DREAMSTAGE_STUN_URLS`/`TURN_*` variables."""
+    if env.get('DREAMSTAGE_ICE_SERVERS'):
+        entries = json.loads(env['DREAMSTAGE_ICE_SERVERS'])
+        return [IceServer(urls=_as_list(e['urls']), username=e.get('username'), credential=e.get('credential'))
+                for e in entries]
+    servers: list[IceServer] = []
+    if stun := _split(env.get('DREAMSTAGE_STUN_URLS', '')):
+        servers.append(IceServer(urls=stun))
+    if turn := _split(env.get('DREAMSTAGE_TURN_URLS', '')):
+        servers.append(IceServer(urls=turn, username=env.get('DREAMSTAGE_TURN_USERNAME'),
+                                 credential=env.get('DREAMSTAGE_TURN_CREDENTIAL')))
+    return servers
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(',') if part.strip()]
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or '').strip().lower() in {'1', 'true', 'yes', 'on'}

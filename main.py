@@ -1,0 +1,104 @@
+"""Dreamstage: command line, environment, and wiring the app together."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from fastapi.middleware.cors import CORSMiddleware
+from nicegui import app, ui
+
+import config as settings
+from api import assets, health, loras, models, pipelines, plugins, sessions, webrtc
+from api.context import ServerContext
+from pipeline.manager import PipelineManager
+from pipeline.protocol import LoadContext
+from pipeline.registry import default_registry
+from pipeline.session import SessionRegistry
+from rtc.ice import configure_host_addresses
+from rtc.peers import PeerRegistry
+from ui import pages
+
+log = logging.getLogger('dreamstage')
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Scope-like command line flags."""
+    parser = argparse.ArgumentParser(prog='dreamstage', description='Real-time AI video studio and Scope server.')
+    parser.add_argument('--host', default='127.0.0.1', help='address to bind to (default: 127.0.0.1)')
+    parser.add_argument('--port', type=int, default=8000, help='port to bind to (default: 8000)')
+    parser.add_argument('-N', '--no-browser', action='store_true', help="don't open the studio in a browser")
+    parser.add_argument('--pipeline', default=None, help='pipeline to load at start (env PIPELINE)')
+    parser.add_argument('--version', action='version', version=f'dreamstage {settings.VERSION}')
+    return parser.parse_args(argv)
+
+
+def build(config: settings.Config) -> ServerContext:
+    """Wire routers, pages and lifecycle hooks onto NiceGUI's FastAPI app."""
+    configure_host_addresses(config.ice_hosts)
+    registry = default_registry(aliases=pipeline_aliases())
+    registry.register_plugins(os.environ.get('DREAMSTAGE_PIPELINES', ''))
+    manager = PipelineManager(registry, LoadContext(config.models_dir, config.lora_dir, config.assets_dir))
+    context = ServerContext(config, registry, manager, SessionRegistry(), PeerRegistry())
+    app.state.context = context
+    app.add_middleware(CORSMiddleware, allow_origins=['*'], allow_methods=['*'], allow_headers=['*'],
+                       allow_credentials=False)
+    for router in (health.router, pipelines.router, models.router, webrtc.router, assets.router, loras.router,
+                   plugins.router, sessions.router):
+        app.include_router(router)
+    pages.register(context)
+    app.on_startup(lambda: startup(context))
+    app.on_shutdown(lambda: shutdown(context))
+    return context
+
+
+def startup(context: ServerContext) -> None:
+    """Create the server's folders and pre-load the configured pipeline."""
+    config = context.config
+    for folder in (config.models_dir, config.lora_dir, config.assets_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    if config.preload_pipeline:
+        try:
+            context.manager.load(context.manager.validate([(config.preload_pipeline, config.preload_pipeline, {})]))
+        except ValueError as error:
+            log.error('cannot pre-load %s: %s', config.preload_pipeline, error)
+
+
+async def shutdown(context: ServerContext) -> None:
+    """Close every peer and session, then unload pipelines."""
+    await context.peers.close_all()
+    await context.sessions.close_all()
+    context.manager.unload_all()
+
+
+def pipeline_aliases() -> dict[str, str]:
+    """Scope pipeline ids this machine cannot run, mapped to the built-in CPU pipeline (`DREAMSTAGE_PIPELINE_ALIASES`)."""
+    raw = os.environ.get('DREAMSTAGE_PIPELINE_ALIASES')
+    if raw is None:
+        scope_ids = ('longlive', 'streamdiffusionv2', 'krea-realtime-video', 'memflow', 'reward-forcing')
+        return {pid: settings.DEFAULT_PIPELINE for pid in scope_ids}
+    pairs = (item.split('=', 1) for item in raw.split(',') if '=' in item)
+    return {alias.strip(): target.strip() for alias, target in pairs}
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """Run the server (the `dreamstage` command)."""
+    simulated = bool(os.environ.get('NICEGUI_USER_SIMULATION'))
+    args = parse_args([] if simulated else sys.argv[1:] if argv is None else argv)
+    config = settings.Config.from_env()
+    config.host, config.port, config.open_browser = args.host, args.port, not args.no_browser
+    config.preload_pipeline = args.pipeline or config.preload_pipeline or settings.DEFAULT_PIPELINE
+    if config.preload_pipeline.lower() == 'none':
+        config.preload_pipeline = None
+    logging.basicConfig(level=logging.DEBUG if config.verbose else logging.INFO,
+                        format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    if config.host not in ('127.0.0.1', 'localhost', '::1'):
+        log.warning('listening on %s: anyone who can reach this address can use the server', config.host)
+    build(config)
+    ui.run(host=config.host, port=config.port, title='Dreamstage', dark=True, reload=False,
+           show=config.open_browser, fastapi_docs=True, show_welcome_message=True, favicon='🎬')
+
+
+if __name__ in {'__main__', '__mp_main__'}:
+    cli()

@@ -1,0 +1,1 @@
+"""Dreamfield: the built-in CPU pipeline, a procedural generative visual driven by every Scope parameter."""

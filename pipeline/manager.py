@@ -1,0 +1,183 @@
+"""Loading pipelines in the background and reporting their status (Scope's load/status semantics)."""
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from .models import missing_files
+from .protocol import LoadContext, LoadParams, Pipeline
+from .registry import PipelineRegistry, PipelineSpec
+
+log = logging.getLogger(__name__)
+Status = Literal['not_loaded', 'loading', 'loaded', 'error']
+
+
+class LoadRequestError(ValueError):
+    """A load request that cannot be carried out (unknown pipeline, bad load parameters)."""
+
+
+@dataclass(slots=True)
+class LoadItem:
+    """One pipeline to load under a node id, with validated parameters."""
+
+    node_id: str
+    pipeline_id: str
+    spec: PipelineSpec
+    params: LoadParams
+    raw_params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class LoadedPipeline:
+    """A node's pipeline and its loading state."""
+
+    item: LoadItem
+    status: Status = 'loading'
+    stage: str | None = 'Initializing pipeline...'
+    error: str | None = None
+    instance: Pipeline | None = None
+
+
+class PipelineManager:
+    """Keeps the loaded pipelines, reconciled against each load request, one load at a time."""
+
+    def __init__(self, registry: PipelineRegistry, context: LoadContext) -> None:
+        self.registry = registry
+        self.context = context
+        self.nodes: dict[str, LoadedPipeline] = {}
+        self.last_load_params: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
+
+    def validate(self, entries: list[tuple[str, str, dict[str, Any] | None]]) -> list[LoadItem]:
+        """Check (node_id, pipeline_id, load_params) entries up front; raises LoadRequestError with a clear message."""
+        items: list[LoadItem] = []
+        for node_id, pipeline_id, raw in entries:
+            spec = self.registry.resolve(pipeline_id)
+            if spec is None:
+                known = ', '.join(sorted(self.registry.specs))
+                raise LoadRequestError(f"Unknown pipeline '{pipeline_id}'. Available pipelines: {known}")
+            raw = dict(raw or {})
+            if 'seed' in raw and 'base_seed' not in raw:
+                raw['base_seed'] = raw['seed']
+            try:
+                params = spec.info.load_params.model_validate(raw)
+            except ValidationError as error:
+                details = '; '.join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+                raise LoadRequestError(f"Invalid load_params for '{pipeline_id}': {details}") from None
+            multiple = spec.info.dimension_multiple
+            for name in ('width', 'height'):
+                value = getattr(params, name)
+                if value is not None and value % multiple:
+                    raise LoadRequestError(f"Invalid resolution: {name} {value} of '{pipeline_id}' must be a "
+                                           f'multiple of {multiple} (for example {round(value / multiple) * multiple})')
+            if missing := missing_files(spec.info, self.context.models_dir):
+                raise LoadRequestError(f"Models for '{pipeline_id}' are not downloaded (missing {missing[0]}). "
+                                       'Download them first: POST /api/v1/models/download')
+            items.append(LoadItem(node_id, pipeline_id, spec, params, raw))
+        return items
+
+    def load(self, items: list[LoadItem]) -> None:
+        """Reconcile with the request in a background thread: reuse identical, unload stale, load new."""
+        with self._lock:
+            self.last_load_params = items[0].raw_params if items else None
+            keep = {}
+            for item in items:
+                current = self.nodes.get(item.node_id)
+                same = current and current.status == 'loaded' and current.item.pipeline_id == item.pipeline_id \
+                    and current.item.params == item.params
+                keep[item.node_id] = current if same else LoadedPipeline(item)
+            stale = [node for key, node in self.nodes.items() if keep.get(key) is not node]
+            self.nodes = keep
+        threading.Thread(target=self._reconcile, args=(stale,), name='pipeline-load', daemon=True).start()
+
+    def status(self) -> dict[str, Any]:
+        """Scope's `/api/v1/pipeline/status` body; an error stays until the next load request."""
+        with self._lock:
+            nodes = list(self.nodes.values())
+        statuses = [node.status for node in nodes]
+        if 'loading' in statuses:
+            status: Status = 'loading'
+        elif 'error' in statuses:
+            status = 'error'
+        elif nodes and all(s == 'loaded' for s in statuses):
+            status = 'loaded'
+        else:
+            status = 'not_loaded'
+        errors = [f'{n.item.pipeline_id}: {n.error}' for n in nodes if n.error]
+        first = nodes[0] if nodes else None
+        return {
+            'status': status,
+            'pipeline_id': first.item.pipeline_id if first else None,
+            'pipeline_ids': [n.item.pipeline_id for n in nodes],
+            'load_params': self.last_load_params,
+            'loaded_lora_adapters': [],
+            'error': '; '.join(errors) or None,
+            'loading_stage': next((n.stage for n in nodes if n.status == 'loading'), None),
+            'produces_video': True,
+            'produces_audio': False,
+        }
+
+    def loaded_chain(self) -> list[str]:
+        """Ids of the loaded pipelines in request order."""
+        with self._lock:
+            return [n.item.pipeline_id for n in self.nodes.values() if n.status == 'loaded']
+
+    def instance(self, pipeline_id: str) -> Pipeline | None:
+        """The loaded instance for a pipeline id (or node id)."""
+        with self._lock:
+            for key, node in self.nodes.items():
+                if node.status == 'loaded' and pipeline_id in (key, node.item.pipeline_id):
+                    return node.instance
+        return None
+
+    def unload_all(self) -> None:
+        with self._lock:
+            nodes, self.nodes = list(self.nodes.values()), {}
+        self._unload(nodes)
+
+    def _reconcile(self, stale: list[LoadedPipeline]) -> None:
+        with self._load_lock:
+            self._unload(stale)
+            with self._lock:
+                pending = [node for node in self.nodes.values() if node.status == 'loading']
+            for node in pending:
+                self._load_one(node)
+
+    def _load_one(self, node: LoadedPipeline) -> None:
+        item = node.item
+
+        def report(stage: str) -> None:
+            node.stage = stage
+
+        try:
+            pipeline_class = item.spec.load_class()
+            context = LoadContext(self.context.models_dir, self.context.lora_dir, self.context.assets_dir, report)
+            instance = pipeline_class(item.params, context)
+        except Exception as error:
+            log.exception('loading %s failed', item.pipeline_id)
+            node.status, node.stage, node.error = 'error', None, f'{type(error).__name__}: {error}'
+            return
+        with self._lock:
+            if self.nodes.get(item.node_id) is not node:  # superseded by a newer request meanwhile
+                self._unload([LoadedPipeline(item, instance=instance)])
+                return
+            node.instance, node.status, node.stage = instance, 'loaded', None
+        log.info('pipeline %s loaded', item.pipeline_id)
+
+    @staticmethod
+    def _unload(nodes: list[LoadedPipeline]) -> None:
+        for node in nodes:
+            if node.instance is not None:
+                try:
+                    node.instance.close()
+                except Exception:
+                    log.exception('closing %s failed', node.item.pipeline_id)
+                node.instance = None
+        if nodes:
+            gc.collect()

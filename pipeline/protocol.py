@@ -1,0 +1,120 @@
+"""The pipeline protocol: what a pipeline declares and the call that turns a chunk of inputs into frames."""
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+Frame = np.ndarray  # height x width x 3, uint8, RGB
+
+
+class LoadParams(BaseModel):
+    """Load parameters every pipeline understands; unknown keys are accepted and ignored."""
+
+    model_config = ConfigDict(extra='allow')
+
+    height: int | None = Field(default=None, ge=16, le=2048, json_schema_extra={'ui': {'category': 'configuration', 'is_load_param': True, 'component': 'resolution', 'order': 1}})
+    width: int | None = Field(default=None, ge=16, le=2048, json_schema_extra={'ui': {'category': 'configuration', 'is_load_param': True, 'component': 'resolution', 'order': 2}})
+    base_seed: int = Field(default=42, ge=0, json_schema_extra={'ui': {'category': 'configuration', 'is_load_param': True, 'order': 3, 'label': 'Seed'}})
+
+
+@dataclass(slots=True)
+class ModelFiles:
+    """Files a pipeline needs from one Hugging Face repository."""
+
+    repo_id: str
+    files: list[str]
+
+
+@dataclass(kw_only=True, slots=True)
+class PipelineInfo:
+    """What a pipeline declares about itself (the source of its `/api/v1/pipelines/schemas` entry)."""
+
+    id: str
+    name: str
+    description: str
+    supported_modes: list[str]
+    default_mode: str
+    default_width: int = 512
+    default_height: int = 512
+    dimension_multiple: int = 16
+    chunk_size: int = 1
+    fps: float = 30.0
+    supports_prompts: bool = True
+    supports_lora: bool = False
+    supports_cache_management: bool = True
+    supports_negative_prompt: bool = False
+    default_denoising_steps: list[int] | None = None
+    default_temporal_interpolation_method: str = 'slerp'
+    default_temporal_interpolation_steps: int = 4
+    estimated_vram_gb: float | None = None
+    model_files: list[ModelFiles] = field(default_factory=list)
+    load_params: type[LoadParams] = LoadParams
+    runtime_params: type[BaseModel] | None = None
+    docs_url: str | None = None
+
+    @property
+    def requires_models(self) -> bool:
+        return bool(self.model_files)
+
+
+@dataclass(slots=True)
+class LoadContext:
+    """Where a pipeline finds its files, and how it reports loading progress."""
+
+    models_dir: Path
+    lora_dir: Path
+    assets_dir: Path
+    report_stage: Callable[[str], None] = lambda stage: None
+
+
+@dataclass(slots=True)
+class Chunk:
+    """The inputs of one pipeline call."""
+
+    index: int
+    time: float
+    params: dict[str, Any]
+    conditioning: Any = None
+    reset: bool = False
+    frames: list[Frame] | None = None
+    one_shots: dict[str, Any] = field(default_factory=dict)
+
+
+class PipelineStream(ABC):
+    """The per-session state of a pipeline (caches, feedback buffers), driven one chunk at a time."""
+
+    @abstractmethod
+    def __call__(self, chunk: Chunk) -> list[Frame]:
+        """Generate the frames of one chunk; the frames are handed over and must not be changed afterwards."""
+
+
+class Pipeline(ABC):
+    """A loaded pipeline: shared weights, one lock, and a stream per session."""
+
+    info: ClassVar[PipelineInfo]
+    keeps_input_size: ClassVar[bool] = False
+
+    def __init__(self, params: LoadParams, context: LoadContext) -> None:
+        self.params = params
+        self.context = context
+        self.lock = threading.Lock()
+        self.width = params.width or self.info.default_width
+        self.height = params.height or self.info.default_height
+
+    @abstractmethod
+    def open_stream(self) -> PipelineStream:
+        """Create the state of one new stream."""
+
+    def encode_prompt(self, text: str) -> Any:
+        """Turn one prompt text into the embedding the pipeline blends (None for pipelines without prompts)."""
+        return None
+
+    def close(self) -> None:
+        """Release what the pipeline holds."""

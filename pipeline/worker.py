@@ -1,0 +1,121 @@
+"""The worker thread of a session: per chunk, take the latest parameters, call the pipeline, publish frames."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .conditioning import PromptConditioner
+from .protocol import Chunk
+from .stamp import stamp_frame
+
+if TYPE_CHECKING:
+    from .session import Session
+
+log = logging.getLogger(__name__)
+MAX_CONSECUTIVE_ERRORS = 3
+
+
+class PipelineWorker:
+    """Runs a session's pipeline stream in its own thread, paced to the pipeline's frame rate."""
+
+    def __init__(self, session: Session, on_fatal: Callable[[str], None]) -> None:
+        self.session = session
+        self.on_fatal = on_fatal
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f'pipeline-{session.id[:8]}', daemon=True)
+        self.chunks = 0
+        self.frames = 0
+        self.generate_seconds = 0.0
+        self.conditioner: PromptConditioner | None = None
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stop_event.set()
+        if self.thread.is_alive() and threading.current_thread() is not self.thread:
+            self.thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as error:  # the stream cannot go on: tell the clients
+            log.exception('pipeline worker of session %s failed', self.session.id)
+            self.on_fatal(f'{type(error).__name__}: {error}')
+
+    def _loop(self) -> None:
+        session = self.session
+        pipeline = session.pipeline
+        info = pipeline.info
+        stream = pipeline.open_stream()
+        self.conditioner = conditioner = PromptConditioner(pipeline.encode_prompt)
+        period = 1.0 / info.fps
+        started = time.monotonic()
+        next_tick = started
+        errors = 0
+        last_values: dict[str, Any] = {}
+        while not self.stop_event.is_set():
+            if session.state.paused:
+                session.state.wait_for_change(0.1)
+                next_tick = time.monotonic()
+                continue
+            inputs = None
+            if session.input_mode == 'video':
+                taken = session.inputs.take(info.chunk_size, timeout=0.1)
+                if taken is None:
+                    continue
+                inputs = [frame.to_rgb(*self._input_size()) for frame in taken]
+            else:
+                delay = next_tick - time.monotonic()
+                if delay > 0 and self.stop_event.wait(delay):
+                    break
+            params = session.state.take()
+            conditioner.apply(params.prompt_change, str(params.values.get('prompt_interpolation_method') or 'linear'))
+            chunk = Chunk(index=self.chunks, time=time.monotonic() - started, params=params.values,
+                          conditioning=conditioner.next(), reset=self._needs_reset(params.values, last_values,
+                                                                                  params.one_shots),
+                          frames=inputs, one_shots=params.one_shots)
+            last_values = params.values
+            begun = time.perf_counter()
+            try:
+                with pipeline.lock:
+                    frames = stream(chunk)
+            except Exception as error:
+                errors += 1
+                log.warning('chunk %d of session %s failed: %s', self.chunks, session.id, error)
+                if errors >= MAX_CONSECUTIVE_ERRORS:
+                    raise
+                continue
+            errors = 0
+            self.generate_seconds += time.perf_counter() - begun
+            self.chunks += 1
+            self._publish(frames, params.version, params.values, period)
+            next_tick += period * max(1, len(frames))
+            if next_tick < time.monotonic() - period:
+                next_tick = time.monotonic()
+
+    def _publish(self, frames: list[np.ndarray], version: int, values: dict[str, Any], period: float) -> None:
+        for i, image in enumerate(frames):
+            if i and self.stop_event.wait(period):
+                return
+            if self.session.stamp_frames:
+                image = image.copy()
+                stamp_frame(image, int(values.get('stamp') or 0))
+            self.session.bus.publish(image, version)
+            self.frames += 1
+
+    def _input_size(self) -> tuple[int | None, int | None]:
+        pipeline = self.session.pipeline
+        return (None, None) if pipeline.keeps_input_size else (pipeline.width, pipeline.height)
+
+    def _needs_reset(self, values: dict[str, Any], last: dict[str, Any], one_shots: dict[str, Any]) -> bool:
+        if self.chunks == 0 or one_shots.get('reset_cache'):
+            return True
+        if not values.get('manage_cache', True):
+            return False
+        return values.get('denoising_step_list') != last.get('denoising_step_list') or 'lora_scales' in one_shots

@@ -1,0 +1,66 @@
+"""Answering an offer: a peer connection bound to a new session, its output track added before the answer."""
+from __future__ import annotations
+
+import logging
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.sdp import candidate_from_sdp
+
+from config import Config
+from pipeline.session import Session
+
+from .ice import rtc_configuration
+from .peers import Peer, PeerRegistry
+
+log = logging.getLogger(__name__)
+
+
+class OfferError(ValueError):
+    """An offer or candidate the server cannot use (malformed SDP, no video section...)."""
+
+
+async def answer_offer(sdp: str, sdp_type: str, session: Session, peers: PeerRegistry, config: Config) -> Peer:
+    """Create the peer for a client offer; the answer is in `peer.pc.localDescription`."""
+    if sdp_type != 'offer':
+        raise OfferError(f"type must be 'offer', not {sdp_type!r}")
+    if 'm=video' not in sdp:
+        raise OfferError('the offer has no video section (add a video transceiver or track)')
+    pc = RTCPeerConnection(rtc_configuration(config))
+    peer = Peer(pc, session, on_closed=peers.remove)
+    try:
+        pc.addTrack(peer.track)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type='offer'))
+        await pc.setLocalDescription(await pc.createAnswer())
+    except Exception as error:
+        await peer.close()
+        raise OfferError(f'could not answer the offer: {error}') from error
+    peers.add(peer)
+    log.info('session %s: answered (%s)', session.id[:8], ', '.join(_codecs(pc)))
+    return peer
+
+
+async def add_candidate(peer: Peer, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None) -> None:
+    """Add one trickled remote candidate (the browser form `candidate:...` or bare); empty = end of candidates."""
+    text = candidate.strip()
+    if text.startswith('a='):
+        text = text[2:]
+    if text.startswith('candidate:'):
+        text = text[len('candidate:'):]
+    if not text:
+        await peer.pc.addIceCandidate(None)  # type: ignore[arg-type]
+        return
+    try:
+        parsed = candidate_from_sdp(text)
+    except Exception as error:
+        raise OfferError(f'Invalid ICE candidate: {candidate!r}') from error
+    parsed.sdpMid = sdp_mid
+    parsed.sdpMLineIndex = sdp_mline_index if sdp_mline_index is not None else (0 if sdp_mid is None else None)
+    await peer.pc.addIceCandidate(parsed)
+
+
+def _codecs(pc: RTCPeerConnection) -> list[str]:
+    names = []
+    for transceiver in pc.getTransceivers():
+        codecs = getattr(transceiver, '_codecs', None) or []
+        names.append(f'{transceiver.kind}:{transceiver.direction}:{codecs[0].mimeType if codecs else "-"}')
+    return names

@@ -1,0 +1,77 @@
+"""A real Dreamstage server in a subprocess, on a free loopback port, for tests and benchmarks."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class RunningServer:
+    """A server process with its own models, LoRA and assets folders."""
+
+    def __init__(self, *, pipeline: str = 'dreamfield', env: dict[str, str] | None = None,
+                 home: Path | None = None) -> None:
+        self.port = free_port()
+        self.url = f'http://127.0.0.1:{self.port}'
+        self.home = home or Path(tempfile.mkdtemp(prefix='dreamstage-test-'))
+        self.models_dir = self.home / 'models'
+        self.assets_dir = self.home / 'assets'
+        self.lora_dir = self.models_dir / 'lora'
+        self.log_path = self.home / 'server.log'
+        environment = {
+            **os.environ,
+            'DREAMSTAGE_ICE_HOSTS': '127.0.0.1',
+            'DREAMSTAGE_MODELS_DIR': str(self.models_dir),
+            'DREAMSTAGE_ASSETS_DIR': str(self.assets_dir),
+            'HF_HUB_OFFLINE': '1',
+            'PYTHONUNBUFFERED': '1',
+            **(env or {}),
+        }
+        environment.pop('NICEGUI_USER_SIMULATION', None)
+        self.log = self.log_path.open('w')
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / 'main.py'), '-N', '--port', str(self.port), '--pipeline', pipeline],
+            cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 60, loaded: bool = True) -> None:
+        """Wait until /health answers (and the pre-loaded pipeline is loaded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f'server exited with {self.process.returncode}:\n{self.output()}')
+            try:
+                if httpx.get(f'{self.url}/health', timeout=1).status_code == 200:
+                    if not loaded or httpx.get(f'{self.url}/api/v1/pipeline/status').json()['status'] == 'loaded':
+                        return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f'server not ready after {timeout} s:\n{self.output()}')
+
+    def output(self) -> str:
+        if not self.log.closed:
+            self.log.flush()
+        return self.log_path.read_text(errors='replace')[-5000:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,1 @@
+"""NiceGUI pages and components, bound to session state."""
