@@ -7,7 +7,7 @@ import os
 import sys
 
 from fastapi.middleware.cors import CORSMiddleware
-from nicegui import app, ui
+from nicegui import app, background_tasks, ui
 
 import config as settings
 from api import assets, health, loras, models, pipelines, plugins, sessions, webrtc
@@ -18,6 +18,7 @@ from pipeline.registry import default_registry
 from pipeline.session import SessionRegistry
 from rtc.ice import configure_host_addresses
 from rtc.peers import PeerRegistry
+from rtc.stats import LOOP_LAG
 from ui import pages
 
 log = logging.getLogger('dreamstage')
@@ -54,7 +55,8 @@ def build(config: settings.Config) -> ServerContext:
 
 
 def startup(context: ServerContext) -> None:
-    """Create the server's folders and pre-load the configured pipeline."""
+    """Create the server's folders, watch the event loop and pre-load the configured pipeline."""
+    background_tasks.create(LOOP_LAG.watch(), name='loop-lag')
     config = context.config
     for folder in (config.models_dir, config.lora_dir, config.assets_dir):
         folder.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,7 @@ class PipelineWorker:
         self.chunks = 0
         self.frames = 0
         self.generate_seconds = 0.0
+        self.generate_cpu_seconds = 0.0
         self.conditioner: PromptConditioner | None = None
 
     def start(self) -> None:
@@ -81,7 +82,7 @@ class PipelineWorker:
                                                                                   params.one_shots),
                           frames=inputs, one_shots=params.one_shots)
             last_values = params.values
-            begun = time.perf_counter()
+            begun, begun_cpu = time.perf_counter(), time.thread_time()
             try:
                 with pipeline.lock:
                     frames = stream(chunk)
@@ -93,6 +94,7 @@ class PipelineWorker:
                 continue
             errors = 0
             self.generate_seconds += time.perf_counter() - begun
+            self.generate_cpu_seconds += time.thread_time() - begun_cpu
             self.chunks += 1
             self._publish(frames, params.version, params.values, period)
             next_tick += period * max(1, len(frames))

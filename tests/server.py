@@ -35,7 +35,8 @@ class RunningServer:
             'PYTHONUNBUFFERED': '1',
             **(env or {}),
         }
-        environment.pop('NICEGUI_USER_SIMULATION', None)
+        for name in ('NICEGUI_USER_SIMULATION', 'PYTEST_CURRENT_TEST', 'PYTEST_VERSION'):
+            environment.pop(name, None)
         self.log = self.log_path.open('w')
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / 'main.py'), '-N', '--port', str(self.port), '--pipeline', pipeline],

@@ -1,0 +1,156 @@
+"""Real aiortc clients following the flows of the docs' quick start, Soundscape and Scope's own frontend."""
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import numpy as np
+
+from .scope_client import ScopeClient
+from .server import RunningServer
+
+QUICKSTART = {'prompts': [{'text': 'a red jellyfish glowing in a dark ocean', 'weight': 1.0}],
+              'denoising_step_list': [1000, 750, 500, 250], 'manage_cache': True}
+
+
+def difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute pixel difference of two frames (0 to 255)."""
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+async def session_metrics(client: ScopeClient) -> dict:
+    """The server's figures for this client's session."""
+    return (await client.http.get('/api/v1/session/metrics')).json()['sessions'].get(client.session_id, {})
+
+
+async def test_quick_start_flow_streams_prompt_driven_video(client: ScopeClient) -> None:
+    """The docs' quick start: load, poll, offer a bare sendrecv transceiver, trickle after the answer, change prompts."""
+    await client.load({'pipeline_ids': ['dreamfield']})
+    answer = await client.connect(QUICKSTART, trickle='after')
+    assert answer['type'] == 'answer' and answer['sessionId']
+    frames = await client.wait_frames(10)
+    assert frames[-1].shape == (512, 512, 3)
+    jellyfish = await client.latest_frame()
+    client.send({'prompts': [{'text': 'a neon city skyline at night, rain', 'weight': 1.0}]})
+    city = await client.latest_frame(settle=6)
+    assert difference(jellyfish, city) > 12, 'a new prompt must change the picture clearly'
+
+    await client.http.delete(f'/api/v1/webrtc/offer/{client.session_id}')
+    assert (await client.wait_message('stream_stopped')).get('error_message') is None
+    await asyncio.sleep(0.3)
+    assert await session_metrics(client) == {}, 'the session is freed'
+    assert (await client.http.get('/health')).status_code == 200
+
+
+async def test_soundscape_flow_keeps_transitions_under_30_hz_updates(server: RunningServer) -> None:
+    """Soundscape: legacy load, rich initialParameters, VP8 only, trickle first, 30 Hz re-sent prompts around a transition."""
+    client = ScopeClient(server.url)
+    try:
+        assert (await client.http.get('/health')).status_code == 200
+        await client.load({'pipeline_id': 'longlive', 'load_params': {'width': 576, 'height': 320, 'vace_enabled': False}})
+        source = [{'text': 'infinite forward motion through a molten forge, sparks, calm atmosphere', 'weight': 1.0}]
+        target = [{'text': 'infinite forward motion through a frozen crystal cave, blue ice', 'weight': 1.0}]
+        await client.connect({'pipeline_ids': ['longlive'], 'input_mode': 'text', 'prompts': source,
+                              'prompt_interpolation_method': 'linear', 'denoising_step_list': [1000, 750, 500, 250],
+                              'manage_cache': True, 'kv_cache_attention_bias': 0.1, 'recording': False},
+                             codecs=('VP8',), trickle='one-by-one')
+        assert (await client.wait_frames(5))[-1].shape == (320, 576, 3)
+        await asyncio.wait_for(client.channel_open.wait(), 5)
+        before = await client.latest_frame()
+
+        base = {'denoising_step_list': [1000, 750, 500, 250], 'manage_cache': True}
+        client.send({**base, 'prompts': source, 'noise_scale': 0.55,
+                     'transition': {'target_prompts': target, 'num_steps': 8, 'temporal_interpolation_method': 'slerp'}})
+        steps_seen: list[int] = []
+        for tick in range(30):  # one second at 30 Hz: Soundscape re-sends the source prompts meanwhile
+            await asyncio.sleep(1 / 30)
+            client.send({**base, 'prompts': source, 'noise_scale': 0.5 + 0.1 * np.sin(tick)})
+            transition = (await session_metrics(client)).get('transition')
+            if transition:
+                steps_seen.append(transition['step'])
+        client.send({**base, 'prompts': target})  # the target once as plain prompts, after the window
+        await asyncio.sleep(0.3)
+        metrics = await session_metrics(client)
+        assert metrics['transitions_completed'] == 1, 'the transition ran exactly once, to its end'
+        assert steps_seen == sorted(steps_seen), 'the transition was never restarted'
+        assert metrics['parameters']['prompts'] == target
+        after = await client.latest_frame()
+        assert difference(before, after) > 12
+    finally:
+        await client.close()
+
+
+async def test_scope_frontend_flow_with_audio_transceiver_and_early_candidates(client: ScopeClient) -> None:
+    """Scope's UI: `pipelines[]` load, VP8-only video plus a receive-only audio transceiver, candidates before the answer."""
+    await client.load({'pipelines': [{'node_id': 'main', 'pipeline_id': 'dreamfield',
+                                      'load_params': {'width': 512, 'height': 512}}]})
+    answer = await client.connect({'prompts': [{'text': 'aurora over a glacier', 'weight': 100}]},
+                                  codecs=('VP8',), audio_recvonly=True, trickle='before')
+    assert 'm=audio' in answer['sdp']
+    assert len(await client.wait_frames(5)) == 5
+
+
+async def test_receive_only_offer_gets_video(client: ScopeClient) -> None:
+    """An offer whose video is receive-only still gets generated video."""
+    await client.load({'pipeline_ids': ['dreamfield']})
+    await client.connect(QUICKSTART, video_direction='recvonly', trickle='none')
+    assert len(await client.wait_frames(5)) == 5
+
+
+async def test_h264_only_offer_is_answered_with_h264(client: ScopeClient) -> None:
+    """A client that offers only H.264 gets H.264."""
+    await client.load({'pipeline_ids': ['dreamfield']})
+    answer = await client.connect(QUICKSTART, codecs=('H264',))
+    video_section = answer['sdp'].split('m=video', 1)[1]
+    assert 'H264/90000' in video_section and 'VP8/90000' not in video_section
+    assert len(await client.wait_frames(5)) == 5
+
+
+async def test_initial_parameters_apply_before_the_first_frame(server: RunningServer) -> None:
+    """The first frame already shows the initial prompt and seed, not the defaults."""
+    first_frames = []
+    for seed in (1, 2):
+        client = ScopeClient(server.url)
+        try:
+            await client.load({'pipeline_ids': ['dreamfield']})
+            await client.connect({**QUICKSTART, 'seed': seed, 'paused': False})
+            first_frames.append((await client.wait_frames(1))[0])
+            parameters = (await session_metrics(client))['parameters']
+            assert parameters['seed'] == seed and parameters['prompts'] == QUICKSTART['prompts']
+        finally:
+            await client.close()
+    assert difference(*first_frames) > 3
+
+
+async def test_pause_freezes_and_resume_continues(client: ScopeClient) -> None:
+    """`paused` freezes the picture; unpausing makes it move again."""
+    await client.load({'pipeline_ids': ['dreamfield']})
+    await client.connect(QUICKSTART)
+    await client.wait_frames(5)
+    client.send({'paused': True})
+    await asyncio.sleep(0.3)
+    frozen = await session_metrics(client)
+    await asyncio.sleep(0.5)
+    assert (await session_metrics(client))['frames_out'] == frozen['frames_out']
+    client.send({'paused': False})
+    await asyncio.sleep(0.5)
+    assert (await session_metrics(client))['frames_out'] > frozen['frames_out'] + 5
+
+
+def test_closing_the_connection_frees_the_session(server: RunningServer) -> None:
+    """When a client goes away, its session and worker thread are gone shortly after."""
+
+    async def connect_and_leave() -> str:
+        client = ScopeClient(server.url)
+        await client.load({'pipeline_ids': ['dreamfield']})
+        await client.connect(QUICKSTART)
+        await client.wait_frames(3)
+        await client.close()
+        return client.session_id or ''
+
+    session_id = asyncio.run(connect_and_leave())
+    for _ in range(100):
+        if session_id not in httpx.get(f'{server.url}/api/v1/session/metrics').json()['sessions']:
+            break
+        asyncio.run(asyncio.sleep(0.1))
+    assert session_id not in httpx.get(f'{server.url}/api/v1/session/metrics').json()['sessions']
