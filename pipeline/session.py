@@ -39,6 +39,8 @@ class Session:
         self.error: str | None = None
         self.closed = False
         self.stop_listeners: list[StopListener] = []
+        self.audio_listeners: list[Callable[[Any], None]] = []  # get each decoded incoming audio frame
+        self.audio_output: Any = None  # something with `create_track()`: sound the clients hear with the video
         self.update(self.defaults())
         if initial:
             self.update(initial)

@@ -29,6 +29,8 @@ async def answer_offer(sdp: str, sdp_type: str, session: Session, peers: PeerReg
     peer = Peer(pc, session, on_closed=peers.remove)
     try:
         pc.addTrack(peer.track)
+        if session.audio_output is not None and 'm=audio' in sdp:
+            pc.addTrack(session.audio_output.create_track())
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type='offer'))
         await pc.setLocalDescription(await pc.createAnswer())
     except Exception as error:

@@ -12,7 +12,7 @@ from aiortc import RTCDataChannel, RTCPeerConnection
 from pipeline.session import Session
 
 from .datachannel import BadMessage, error_message, parameters_updated, parse_message, stream_stopped
-from .tracks import SessionVideoTrack, feed_input
+from .tracks import SessionVideoTrack, feed_audio, feed_input
 
 log = logging.getLogger(__name__)
 NOTIFY_INTERVAL = 0.1  # parameters_updated is coalesced to at most ten messages a second
@@ -87,6 +87,8 @@ class Peer:
     def _on_track(self, track: Any) -> None:
         if track.kind == 'video':
             self._spawn(feed_input(track, self.session.receive_input))
+        elif track.kind == 'audio':
+            self._spawn(feed_audio(track, self.session))
 
     async def _on_connection_state(self) -> None:
         log.info('peer %s: connection %s', self.id[:8], self.pc.connectionState)

@@ -13,6 +13,7 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 from pipeline.frame_bus import FrameBus, OutputFrame
+from pipeline.session import Session
 
 log = logging.getLogger(__name__)
 VIDEO_CLOCK = 90_000
@@ -73,3 +74,17 @@ async def feed_input(track: MediaStreamTrack, receive: Callable[[AvInputFrame], 
             return
         if isinstance(frame, av.VideoFrame):
             receive(AvInputFrame(frame))
+
+
+async def feed_audio(track: MediaStreamTrack, session: Session) -> None:
+    """Read a remote audio track (e.g. a browser microphone) and hand each frame to the session's audio listeners."""
+    while True:
+        try:
+            frame = await track.recv()
+        except (MediaStreamError, asyncio.CancelledError):
+            return
+        for listener in list(session.audio_listeners):
+            try:
+                listener(frame)
+            except Exception:
+                log.exception('audio listener failed')
