@@ -75,7 +75,7 @@ async def shutdown(context: ServerContext) -> None:
 
 
 def pipeline_aliases() -> dict[str, str]:
-    """Scope pipeline ids this machine cannot run, mapped to the built-in CPU pipeline (`DREAMSTAGE_PIPELINE_ALIASES`)."""
+    """Scope pipeline ids this machine cannot run, mapped to the CPU pipeline (`DREAMSTAGE_PIPELINE_ALIASES`)."""
     raw = os.environ.get('DREAMSTAGE_PIPELINE_ALIASES')
     if raw is None:
         scope_ids = ('longlive', 'streamdiffusionv2', 'krea-realtime-video', 'memflow', 'reward-forcing')

@@ -2,18 +2,43 @@
 from __future__ import annotations
 
 import datetime
+import logging
+import os
+import platform
 import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends
+from pydantic import BaseModel
 
 import config
 
 from .context import ServerContext, get_context
 
 router = APIRouter(tags=['health'])
+log = logging.getLogger(__name__)
+
+
+class Availability(BaseModel):
+    """Whether an output (Spout, NDI, Syphon) can be used here, and why not."""
+
+    available: bool
+    reason: str | None = None
+    install_hint: str | None = None
+
+
+class HardwareInfo(BaseModel):
+    """What this machine offers: GPU memory, video sharing outputs, CPUs."""
+
+    vram_gb: float | None
+    spout: Availability
+    ndi: Availability
+    syphon: Availability
+    cpu_count: int | None
+    platform: str
 
 
 @router.get('/health')
@@ -21,6 +46,36 @@ def health(context: ServerContext = Depends(get_context)) -> dict[str, Any]:
     """Whether the server is up, since when, and which version it runs."""
     return {'status': 'healthy', 'timestamp': datetime.datetime.now().isoformat(),
             'server_start_time': context.started_at, 'version': config.VERSION, 'git_commit': git_commit()}
+
+
+@router.get('/api/v1/hardware/info')
+def hardware_info() -> HardwareInfo:
+    """GPU memory (null without CUDA) and which video sharing outputs this machine offers (none yet)."""
+    not_yet = 'Dreamstage does not support {} output yet'
+    return HardwareInfo(
+        vram_gb=vram_gb(),
+        spout=Availability(available=False, reason=not_yet.format('Spout') if sys.platform == 'win32'
+                           else 'Spout is only available on Windows'),
+        ndi=Availability(available=False, reason=not_yet.format('NDI')),
+        syphon=Availability(available=False, reason=not_yet.format('Syphon') if sys.platform == 'darwin'
+                            else 'Syphon is only available on macOS'),
+        cpu_count=os.cpu_count(),
+        platform=platform.platform(),
+    )
+
+
+@cache
+def vram_gb() -> float | None:
+    """Total memory of CUDA device 0 in GiB, or None without torch or CUDA (torch is imported on first use)."""
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return None
+        return round(torch.cuda.get_device_properties(0).total_memory / 1024 ** 3, 2)
+    except Exception:
+        log.debug('no CUDA device info', exc_info=True)
+        return None
 
 
 @cache

@@ -23,7 +23,7 @@ class PipelineNode(BaseModel):
 
 
 class LoadRequest(BaseModel):
-    """A load request in any of Scope's three spellings: `pipelines[]`, `pipeline_ids` + `load_params`, `pipeline_id`."""
+    """A load request in Scope's spellings: `pipelines[]`, `pipeline_ids` + `load_params`, or `pipeline_id`."""
 
     pipelines: list[PipelineNode] | None = None
     pipeline_ids: list[str] | None = None

@@ -11,7 +11,9 @@ from pipeline.parameters import Parameters
 from pipeline.session import Session
 from rtc.ice import ice_servers_body
 from rtc.offer import OfferError, add_candidate, answer_offer
+from rtc.peers import Peer, Role, SessionPeers
 
+from .access import check_peer_limit, check_session_limit, issue_tokens, role_of
 from .context import ServerContext, get_context
 
 log = logging.getLogger(__name__)
@@ -24,7 +26,7 @@ class Offer(BaseModel):
 
     sdp: str = Field(max_length=MAX_SDP)
     type: str
-    initialParameters: dict[str, Any] | None = None  # noqa: N815 (Scope's spelling)
+    initialParameters: dict[str, Any] | None = None
     user_id: str | None = None
     connection_id: str | None = None
     connection_info: dict[str, Any] | None = None
@@ -34,8 +36,8 @@ class Candidate(BaseModel):
     """One trickled ICE candidate."""
 
     candidate: str = Field(max_length=2048)
-    sdpMid: str | None = None  # noqa: N815
-    sdpMLineIndex: int | None = None  # noqa: N815
+    sdpMid: str | None = None
+    sdpMLineIndex: int | None = None
 
 
 class Candidates(BaseModel):
@@ -51,14 +53,44 @@ def ice_servers(context: ServerContext = Depends(get_context)) -> dict[str, Any]
 
 
 @router.post('/offer')
-async def offer(body: Offer, context: ServerContext = Depends(get_context)) -> dict[str, str]:
-    """Answer an offer: a new session streams the loaded pipeline (text mode, or video mode with a track)."""
+async def offer(body: Offer, session: str | None = None, token: str | None = None,
+                context: ServerContext = Depends(get_context)) -> dict[str, str]:
+    """Answer an offer: by default a new session streams the loaded pipeline (text mode, or video mode with a
+    track); naming an existing session and its token (`session_id`/`session_token` in `initialParameters`, or
+    `?session=&token=`) joins it instead, as a controller or a viewer."""
     initial = {k: v for k, v in (body.initialParameters or {}).items() if v is not None}
+    join_id = initial.pop('session_id', None) or session
+    join_token = initial.pop('session_token', None) or token
+    label = str(initial.pop('client_label', '') or '')[:40] or None
     try:
         Parameters.model_validate(initial)
     except ValidationError as error:
         raise HTTPException(422, [{'loc': ['body', 'initialParameters', *e['loc']], 'msg': e['msg'],
                                    'type': e['type']} for e in error.errors()]) from None
+    if join_id:
+        target, role = join_session(context, str(join_id), join_token)
+        attachment = context.peers.attachment(target, ephemeral=False)
+        check_peer_limit(context, attachment)
+        peer = await answer_or_400(body, attachment, context, role=role, label=label)
+        if role == 'control' and initial:
+            attachment.update(initial, peer.label)
+    else:
+        check_session_limit(context)
+        new_session = start_session(context, initial)
+        attachment = context.peers.attachment(new_session, ephemeral=True)
+        try:
+            peer = await answer_or_400(body, attachment, context, peer_id=new_session.id, label=label)
+        except HTTPException:
+            new_session.close()
+            raise
+        context.sessions.add(new_session)
+        new_session.start()
+    description = peer.pc.localDescription
+    return {'sdp': description.sdp, 'type': description.type, 'sessionId': peer.id}
+
+
+def start_session(context: ServerContext, initial: dict[str, Any]) -> Session:
+    """A new session on the loaded pipeline (or the one `pipeline_ids` names), not started yet."""
     pipeline_ids = initial.get('pipeline_ids') or context.manager.loaded_chain()
     if context.manager.status()['status'] != 'loaded' or not pipeline_ids:
         raise HTTPException(400, 'Pipeline not loaded. Please load pipeline first.')
@@ -68,15 +100,26 @@ async def offer(body: Offer, context: ServerContext = Depends(get_context)) -> d
         raise HTTPException(400, f"Pipeline '{pipeline_id}' is not loaded. Loaded: {context.manager.loaded_chain()}")
     session = Session(pipeline, pipeline_id=pipeline_id, input_mode=initial.get('input_mode'), initial=initial,
                       stamp_frames=context.config.stamp_frames)
+    issue_tokens(session)
+    return session
+
+
+async def answer_or_400(body: Offer, attachment: SessionPeers, context: ServerContext, **options: Any) -> Peer:
     try:
-        peer = await answer_offer(body.sdp, body.type, session, context.peers, context.config)
+        return await answer_offer(body.sdp, body.type, attachment, context.config, **options)
     except OfferError as error:
-        session.close()
         raise HTTPException(400, str(error)) from None
-    context.sessions.add(session)
-    session.start()
-    description = peer.pc.localDescription
-    return {'sdp': description.sdp, 'type': description.type, 'sessionId': session.id}
+
+
+def join_session(context: ServerContext, session_id: str, token: str | None) -> tuple[Session, Role]:
+    """The session to join and the role its token grants (404 unknown, 403 wrong token)."""
+    target = context.sessions.get(session_id)
+    if target is None or target.closed:
+        raise HTTPException(404, f'Session {session_id} not found')
+    role = role_of(target, token)
+    if role is None:
+        raise HTTPException(403, 'This session needs its control or view token to join')
+    return target, role
 
 
 @router.patch('/offer/{session_id}', status_code=204)

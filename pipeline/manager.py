@@ -86,12 +86,12 @@ class PipelineManager:
         """Reconcile with the request in a background thread: reuse identical, unload stale, load new."""
         with self._lock:
             self.last_load_params = items[0].raw_params if items else None
-            keep = {}
+            keep: dict[str, LoadedPipeline] = {}
             for item in items:
                 current = self.nodes.get(item.node_id)
                 same = current and current.status == 'loaded' and current.item.pipeline_id == item.pipeline_id \
                     and current.item.params == item.params
-                keep[item.node_id] = current if same else LoadedPipeline(item)
+                keep[item.node_id] = current if same and current else LoadedPipeline(item)
             stale = [node for key, node in self.nodes.items() if keep.get(key) is not node]
             self.nodes = keep
         threading.Thread(target=self._reconcile, args=(stale,), name='pipeline-load', daemon=True).start()

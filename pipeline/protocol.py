@@ -14,14 +14,24 @@ from pydantic import BaseModel, ConfigDict, Field
 Frame = np.ndarray  # height x width x 3, uint8, RGB
 
 
+def _load_ui(order: int, component: str | None = None, label: str | None = None) -> dict[str, Any]:
+    """The studio metadata (`ui`) of a load parameter."""
+    ui: dict[str, Any] = {'category': 'configuration', 'is_load_param': True, 'order': order}
+    if component:
+        ui['component'] = component
+    if label:
+        ui['label'] = label
+    return ui
+
+
 class LoadParams(BaseModel):
     """Load parameters every pipeline understands; unknown keys are accepted and ignored."""
 
     model_config = ConfigDict(extra='allow')
 
-    height: int | None = Field(default=None, ge=16, le=2048, json_schema_extra={'ui': {'category': 'configuration', 'is_load_param': True, 'component': 'resolution', 'order': 1}})
-    width: int | None = Field(default=None, ge=16, le=2048, json_schema_extra={'ui': {'category': 'configuration', 'is_load_param': True, 'component': 'resolution', 'order': 2}})
-    base_seed: int = Field(default=42, ge=0, json_schema_extra={'ui': {'category': 'configuration', 'is_load_param': True, 'order': 3, 'label': 'Seed'}})
+    height: int | None = Field(default=None, ge=16, le=2048, json_schema_extra={'ui': _load_ui(1, 'resolution')})
+    width: int | None = Field(default=None, ge=16, le=2048, json_schema_extra={'ui': _load_ui(2, 'resolution')})
+    base_seed: int = Field(default=42, ge=0, json_schema_extra={'ui': _load_ui(3, label='Seed')})
 
 
 @dataclass(slots=True)
@@ -116,5 +126,5 @@ class Pipeline(ABC):
         """Turn one prompt text into the embedding the pipeline blends (None for pipelines without prompts)."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook)
         """Release what the pipeline holds."""

@@ -5,6 +5,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +40,9 @@ class Session:
         self.error: str | None = None
         self.closed = False
         self.stop_listeners: list[StopListener] = []
+        self.change_log: deque[tuple[float, str, list[str]]] = deque(maxlen=50)  # who changed what, lately
+        self.tokens: dict[str, str] = {}  # role -> access token, for sessions shared by link
+        self.name: str | None = None
         self.audio_listeners: list[Callable[[Any], None]] = []  # get each decoded incoming audio frame
         self.audio_output: Any = None  # something with `create_track()`: sound the clients hear with the video
         self.update(self.defaults())
@@ -65,14 +69,17 @@ class Session:
     def start(self) -> None:
         self.worker.start()
 
-    def update(self, message: dict[str, Any]) -> dict[str, Any]:
+    def update(self, message: dict[str, Any], source: str = 'api') -> dict[str, Any]:
         """Apply a parameter message (the one path every control source takes); returns what changed."""
         if 'input_mode' in message and message['input_mode'] in self.pipeline.info.supported_modes:
             self.input_mode = message['input_mode']
             self.follows_input = False
         if 'base_seed' in message and 'seed' not in message:
             message = {**message, 'seed': message['base_seed']}
-        return self.state.update(message)
+        applied = self.state.update(message)
+        if applied and source != 'audio':
+            self.change_log.append((time.time(), source, sorted(applied)))
+        return applied
 
     def close(self, error: str | None = None) -> None:
         """Stop the worker and tell the listeners (idempotent); call on the event loop."""
@@ -107,7 +114,10 @@ class SessionRegistry:
 
     def add(self, session: Session) -> None:
         self.sessions[session.id] = session
-        session.stop_listeners.append(lambda _error: self.sessions.pop(session.id, None))
+        session.stop_listeners.append(lambda _error: self._forget(session.id))
+
+    def _forget(self, session_id: str) -> None:
+        self.sessions.pop(session_id, None)
 
     def get(self, session_id: str) -> Session | None:
         return self.sessions.get(session_id)

@@ -1,4 +1,4 @@
-"""Answering an offer: a peer connection bound to a new session, its output track added before the answer."""
+"""Answering an offer: a peer connection joined to a session, its video track added before the answer."""
 from __future__ import annotations
 
 import logging
@@ -7,10 +7,9 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
 from config import Config
-from pipeline.session import Session
 
 from .ice import rtc_configuration
-from .peers import Peer, PeerRegistry
+from .peers import Peer, Role, SessionPeers
 
 log = logging.getLogger(__name__)
 
@@ -19,25 +18,33 @@ class OfferError(ValueError):
     """An offer or candidate the server cannot use (malformed SDP, no video section...)."""
 
 
-async def answer_offer(sdp: str, sdp_type: str, session: Session, peers: PeerRegistry, config: Config) -> Peer:
+async def answer_offer(sdp: str, sdp_type: str, attachment: SessionPeers, config: Config, *, role: Role = 'control',
+                       peer_id: str | None = None, label: str | None = None) -> Peer:
     """Create the peer for a client offer; the answer is in `peer.pc.localDescription`."""
     if sdp_type != 'offer':
         raise OfferError(f"type must be 'offer', not {sdp_type!r}")
     if 'm=video' not in sdp:
         raise OfferError('the offer has no video section (add a video transceiver or track)')
     pc = RTCPeerConnection(rtc_configuration(config))
-    peer = Peer(pc, session, on_closed=peers.remove)
+    peer = Peer(pc, attachment, role, label)
+    if peer_id:
+        peer.id = peer_id
+    session = attachment.session
     try:
-        pc.addTrack(peer.track)
+        sender = pc.addTrack(peer.track)
         if session.audio_output is not None and 'm=audio' in sdp:
             pc.addTrack(session.audio_output.create_track())
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type='offer'))
         await pc.setLocalDescription(await pc.createAnswer())
     except Exception as error:
-        await peer.close()
+        await pc.close()
         raise OfferError(f'could not answer the offer: {error}') from error
-    peers.add(peer)
-    log.info('session %s: answered (%s)', session.id[:8], ', '.join(_codecs(pc)))
+    transceiver = next(t for t in pc.getTransceivers() if t.sender is sender)
+    codecs = getattr(transceiver, '_codecs', None) or []
+    peer.track.codec = 'h264' if codecs and codecs[0].mimeType.lower() == 'video/h264' else 'vp8'
+    peer.track.sender = sender
+    attachment.join(peer)
+    log.info('session %s: %s peer %s answered with %s', session.id[:8], role, peer.id[:8], peer.track.codec)
     return peer
 
 
@@ -58,11 +65,3 @@ async def add_candidate(peer: Peer, candidate: str, sdp_mid: str | None, sdp_mli
     parsed.sdpMid = sdp_mid
     parsed.sdpMLineIndex = sdp_mline_index if sdp_mline_index is not None else (0 if sdp_mid is None else None)
     await peer.pc.addIceCandidate(parsed)
-
-
-def _codecs(pc: RTCPeerConnection) -> list[str]:
-    names = []
-    for transceiver in pc.getTransceivers():
-        codecs = getattr(transceiver, '_codecs', None) or []
-        names.append(f'{transceiver.kind}:{transceiver.direction}:{codecs[0].mimeType if codecs else "-"}')
-    return names

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 
 from .scope_client import ScopeClient
@@ -26,3 +27,21 @@ async def client(server: RunningServer) -> AsyncIterator[ScopeClient]:
     scope_client = ScopeClient(server.url)
     yield scope_client
     await scope_client.close()
+
+
+@pytest.fixture
+def api(server: RunningServer) -> Iterator[httpx.Client]:
+    """An HTTP client of the shared server."""
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture(scope='session')
+def limited_server() -> Iterator[RunningServer]:
+    """A server without a pipeline whose uploads are limited to 1 MB."""
+    running = RunningServer(pipeline='none', env={'DREAMSTAGE_MAX_UPLOAD_MB': '1'})
+    try:
+        running.wait_ready(loaded=False)
+        yield running
+    finally:
+        running.stop()

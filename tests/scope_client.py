@@ -1,4 +1,4 @@
-"""A Scope API client built on aiortc, following the flows real clients use (docs quick start, Soundscape, Scope's UI)."""
+"""A Scope API client built on aiortc that follows real clients' flows (docs quick start, Soundscape, Scope's UI)."""
 from __future__ import annotations
 
 import asyncio

@@ -7,7 +7,7 @@ from aiortc import VideoStreamTrack
 
 
 class PatternTrack(VideoStreamTrack):
-    """Sends a chosen pattern at 30 fps ('bars': moving vertical bars, 'checker': a checkerboard, 'flat': one colour)."""
+    """Sends a pattern at 30 fps ('bars': moving vertical bars, 'checker': a checkerboard, 'flat': one colour)."""
 
     def __init__(self, pattern: str = 'bars', width: int = 320, height: int = 240,
                  color: tuple[int, int, int] = (200, 40, 40)) -> None:

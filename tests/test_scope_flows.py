@@ -24,7 +24,7 @@ async def session_metrics(client: ScopeClient) -> dict:
 
 
 async def test_quick_start_flow_streams_prompt_driven_video(client: ScopeClient) -> None:
-    """The docs' quick start: load, poll, offer a bare sendrecv transceiver, trickle after the answer, change prompts."""
+    """The docs' quick start: load, poll, offer a bare sendrecv transceiver, trickle afterwards, change prompts."""
     await client.load({'pipeline_ids': ['dreamfield']})
     answer = await client.connect(QUICKSTART, trickle='after')
     assert answer['type'] == 'answer' and answer['sessionId']
@@ -43,11 +43,12 @@ async def test_quick_start_flow_streams_prompt_driven_video(client: ScopeClient)
 
 
 async def test_soundscape_flow_keeps_transitions_under_30_hz_updates(server: RunningServer) -> None:
-    """Soundscape: legacy load, rich initialParameters, VP8 only, trickle first, 30 Hz re-sent prompts around a transition."""
+    """Soundscape: legacy load, rich initialParameters, VP8 only, early trickle, 30 Hz re-sent prompts, a transition."""
     client = ScopeClient(server.url)
     try:
         assert (await client.http.get('/health')).status_code == 200
-        await client.load({'pipeline_id': 'longlive', 'load_params': {'width': 576, 'height': 320, 'vace_enabled': False}})
+        await client.load({'pipeline_id': 'longlive',
+                           'load_params': {'width': 576, 'height': 320, 'vace_enabled': False}})
         source = [{'text': 'infinite forward motion through a molten forge, sparks, calm atmosphere', 'weight': 1.0}]
         target = [{'text': 'infinite forward motion through a frozen crystal cave, blue ice', 'weight': 1.0}]
         await client.connect({'pipeline_ids': ['longlive'], 'input_mode': 'text', 'prompts': source,
@@ -60,7 +61,8 @@ async def test_soundscape_flow_keeps_transitions_under_30_hz_updates(server: Run
 
         base = {'denoising_step_list': [1000, 750, 500, 250], 'manage_cache': True}
         client.send({**base, 'prompts': source, 'noise_scale': 0.55,
-                     'transition': {'target_prompts': target, 'num_steps': 8, 'temporal_interpolation_method': 'slerp'}})
+                     'transition': {'target_prompts': target, 'num_steps': 8,
+                                    'temporal_interpolation_method': 'slerp'}})
         steps_seen: list[int] = []
         for tick in range(30):  # one second at 30 Hz: Soundscape re-sends the source prompts meanwhile
             await asyncio.sleep(1 / 30)
@@ -81,7 +83,7 @@ async def test_soundscape_flow_keeps_transitions_under_30_hz_updates(server: Run
 
 
 async def test_scope_frontend_flow_with_audio_transceiver_and_early_candidates(client: ScopeClient) -> None:
-    """Scope's UI: `pipelines[]` load, VP8-only video plus a receive-only audio transceiver, candidates before the answer."""
+    """Scope's UI: `pipelines[]` load, VP8-only video, a receive-only audio transceiver, early candidates."""
     await client.load({'pipelines': [{'node_id': 'main', 'pipeline_id': 'dreamfield',
                                       'load_params': {'width': 512, 'height': 512}}]})
     answer = await client.connect({'prompts': [{'text': 'aurora over a glacier', 'weight': 100}]},

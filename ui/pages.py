@@ -21,7 +21,8 @@ def register(context: ServerContext) -> None:
         ui.add_head_html('<script src="/static/stream.js"></script>')
         with ui.column().classes('w-full items-center gap-4 p-4'):
             ui.label('Dreamstage').classes('text-2xl font-bold')
-            video = ui.element('video').props('autoplay playsinline muted').classes('w-full max-w-3xl rounded-lg bg-black')
+            video = ui.element('video').props('autoplay playsinline muted') \
+                .classes('w-full max-w-3xl rounded-lg bg-black')
             state = ui.label('connecting…').classes('text-sm opacity-70').mark('connection-state')
             with ui.row().classes('w-full max-w-3xl items-center'):
                 prompt = ui.input('Prompt', value='a dreamy nebula of soft light').classes('flex-grow').mark('prompt')

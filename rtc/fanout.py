@@ -1,0 +1,167 @@
+"""Encode once, send to many: one encoder per session and codec feeds every peer watching in that codec."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import av
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
+
+from pipeline.frame_bus import FrameBus
+
+from .encoder import VIDEO_CLOCK, EncodedFrame, VideoEncoder
+
+log = logging.getLogger(__name__)
+REPEAT_AFTER = 0.1  # seconds without a new frame before the last picture is sent again (paused streams stay alive)
+
+
+class SharedEncoder:
+    """Encodes each new frame of a bus once (in a thread) while anyone watches; keeps the newest encoded frame."""
+
+    def __init__(self, bus: FrameBus, codec: str) -> None:
+        self.bus = bus
+        self.codec = codec
+        self.encoder = VideoEncoder(codec)
+        self.latest: EncodedFrame | None = None
+        self.watchers = 0
+        self.keyframe_wanted = True
+        self.started = time.time()
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._seq = 0
+
+    def attach(self) -> None:
+        self.watchers += 1
+        self.keyframe_wanted = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._run())
+
+    def detach(self) -> None:
+        self.watchers -= 1
+        if self.watchers <= 0 and self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    def request_keyframe(self) -> None:
+        self.keyframe_wanted = True
+
+    async def next(self, after_seq: int) -> EncodedFrame | None:
+        """The newest encoded frame after `after_seq` (None once the bus is closed)."""
+        while True:
+            latest = self.latest
+            if latest is not None and latest.seq > after_seq:
+                return latest
+            if self.bus.closed or self._task is None:
+                return None
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), 1.0)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        source_seq = 0
+        try:
+            while self.watchers > 0:
+                frame = await self.bus.next(source_seq, timeout=REPEAT_AFTER)
+                if frame is None:
+                    if self.bus.closed:
+                        break
+                    frame = self.bus.latest
+                    if frame is None:
+                        continue
+                source_seq = frame.seq
+                pts = int((time.time() - self.started) * VIDEO_CLOCK)
+                force, self.keyframe_wanted = self.keyframe_wanted, False
+                data, keyframe = await loop.run_in_executor(None, self.encoder.encode, frame.image, pts, force)
+                if not data:
+                    continue
+                self._seq += 1
+                self.latest = EncodedFrame(data, pts, keyframe, self._seq, frame.seq)
+                self._changed.set()
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception('%s encoder failed', self.codec)
+        finally:
+            self._changed.set()
+
+
+class EncodedVideoTrack(MediaStreamTrack):
+    """A peer's video: the shared encoder's packets; after a gap it waits for a keyframe (and asks for one)."""
+
+    kind = 'video'
+
+    def __init__(self, encoders: SessionEncoders) -> None:
+        super().__init__()
+        self.encoders = encoders
+        self.encoder: SharedEncoder | None = None
+        self.codec = 'vp8'
+        self.sender: object | None = None
+        self.last_seq = 0
+        self.frames_sent = 0
+        self.frames_skipped = 0
+
+    async def recv(self) -> av.Packet:  # type: ignore[override]
+        if self.readyState != 'live':
+            raise MediaStreamError
+        if self.encoder is None:
+            self.encoder = self.encoders.attach(self.codec)
+        encoder = self.encoder
+        if self._keyframe_requested_by_receiver():
+            encoder.request_keyframe()
+        while True:
+            frame = await encoder.next(self.last_seq)
+            if frame is None:
+                self.stop()
+                raise MediaStreamError
+            gap = self.last_seq and frame.seq != self.last_seq + 1
+            self.last_seq = frame.seq
+            if self.frames_sent == 0 or gap:
+                self.frames_skipped += bool(gap)
+                if not frame.keyframe:
+                    encoder.request_keyframe()
+                    continue
+            self.frames_sent += 1
+            return frame.packet()
+
+    def stop(self) -> None:
+        if self.encoder is not None:
+            self.encoders.detach(self.codec)
+            self.encoder = None
+        super().stop()
+
+    def _keyframe_requested_by_receiver(self) -> bool:
+        """Whether the receiver sent a picture loss indication (aiortc keeps the flag on the sender)."""
+        attribute = '_RTCRtpSender__force_keyframe'
+        if self.sender is not None and getattr(self.sender, attribute, False):
+            setattr(self.sender, attribute, False)
+            return True
+        return False
+
+
+class SessionEncoders:
+    """The shared encoders of one session, by codec."""
+
+    def __init__(self, bus: FrameBus) -> None:
+        self.bus = bus
+        self.encoders: dict[str, SharedEncoder] = {}
+
+    def attach(self, codec: str) -> SharedEncoder:
+        encoder = self.encoders.get(codec)
+        if encoder is None:
+            encoder = self.encoders[codec] = SharedEncoder(self.bus, codec)
+        encoder.attach()
+        return encoder
+
+    def detach(self, codec: str) -> None:
+        if codec in self.encoders:
+            self.encoders[codec].detach()
+
+    def cpu_seconds(self) -> float:
+        return sum(e.encoder.cpu_seconds for e in self.encoders.values())
+
+    def frames(self) -> int:
+        return sum(e.encoder.frames for e in self.encoders.values())
