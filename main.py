@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -12,6 +13,7 @@ from nicegui import app, background_tasks, ui
 import config as settings
 from api import assets, health, loras, models, pipelines, plugins, sessions, webrtc
 from api.context import ServerContext
+from api.session_links import follow_pipeline_reloads
 from pipeline.manager import PipelineManager
 from pipeline.protocol import LoadContext
 from pipeline.registry import default_registry
@@ -46,7 +48,7 @@ def build(config: settings.Config) -> ServerContext:
     app.add_middleware(CORSMiddleware, allow_origins=['*'], allow_methods=['*'], allow_headers=['*'],
                        allow_credentials=False)
     for router in (health.router, pipelines.router, models.router, webrtc.router, assets.router, loras.router,
-                   plugins.router, sessions.router):
+                   plugins.router, sessions.router, sessions.sessions_router):
         app.include_router(router)
     pages.register(context)
     app.on_startup(lambda: startup(context))
@@ -57,6 +59,7 @@ def build(config: settings.Config) -> ServerContext:
 def startup(context: ServerContext) -> None:
     """Create the server's folders, watch the event loop and pre-load the configured pipeline."""
     background_tasks.create(LOOP_LAG.watch(), name='loop-lag')
+    follow_pipeline_reloads(context, asyncio.get_running_loop())
     config = context.config
     for folder in (config.models_dir, config.lora_dir, config.assets_dir):
         folder.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -53,6 +54,7 @@ class PipelineManager:
         self.last_load_params: dict[str, Any] | None = None
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
+        self.on_loaded: list[Callable[[], None]] = []  # called (in the loader thread) after each reconciliation
 
     def validate(self, entries: list[tuple[str, str, dict[str, Any] | None]]) -> list[LoadItem]:
         """Check (node_id, pipeline_id, load_params) entries up front; raises LoadRequestError with a clear message."""
@@ -148,6 +150,11 @@ class PipelineManager:
                 pending = [node for node in self.nodes.values() if node.status == 'loading']
             for node in pending:
                 self._load_one(node)
+        for callback in list(self.on_loaded):
+            try:
+                callback()
+            except Exception:
+                log.exception('on_loaded callback failed')
 
     def _load_one(self, node: LoadedPipeline) -> None:
         item = node.item

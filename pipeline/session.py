@@ -96,6 +96,19 @@ class Session:
                 log.exception('stop listener of session %s failed', self.id)
         self.stop_listeners.clear()
 
+    async def switch_pipeline(self, pipeline: Pipeline, pipeline_id: str) -> None:
+        """Go on with another pipeline: same parameters, same frame bus, same viewers; a fresh stream state."""
+        if self.closed or pipeline is self.pipeline:
+            return
+        await asyncio.to_thread(self.worker.stop)
+        self.pipeline, self.pipeline_id = pipeline, pipeline_id
+        if self.input_mode not in pipeline.info.supported_modes:
+            self.input_mode = pipeline.info.default_mode
+        self.worker = PipelineWorker(self, on_fatal=self._fail_from_worker)
+        self.state.update({'reset_cache': True})
+        if not self.closed:
+            self.worker.start()
+
     async def join(self) -> None:
         """Wait for the worker thread to end (off the event loop)."""
         await asyncio.to_thread(self.worker.stop)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
+from .stats import ENCODE
+
 VIDEO_CLOCK = 90_000
 TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK)
 KEYFRAME_INTERVAL = 4.0  # seconds; late joiners and lossy viewers also ask for keyframes on demand
@@ -65,8 +67,10 @@ class VideoEncoder:
             keyframe = keyframe or packet.is_keyframe
         if keyframe:
             self.last_keyframe = now
-        self.cpu_seconds += time.thread_time() - begun
+        spent = time.thread_time() - begun
+        self.cpu_seconds += spent
         self.frames += 1
+        ENCODE.add(spent)
         return data, keyframe
 
     def _create(self, width: int, height: int) -> av.video.codeccontext.VideoCodecContext:

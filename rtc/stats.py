@@ -5,35 +5,20 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from functools import wraps
 from typing import Any
 
-from aiortc.codecs import h264, vpx
 
 
 @dataclass(slots=True)
 class EncodeStats:
-    """CPU seconds spent in aiortc's video encoders (they run in the loop's thread pool)."""
+    """CPU seconds spent encoding video (once per session and codec, in the loop's thread pool)."""
 
     frames: int = 0
     seconds: float = 0.0
 
-    def wrap(self, encoder_class: Any) -> None:
-        original = encoder_class.encode
-        if getattr(original, 'measured', False):
-            return
-
-        @wraps(original)
-        def encode(encoder: Any, *args: Any, **kwargs: Any) -> Any:
-            begun = time.thread_time()
-            try:
-                return original(encoder, *args, **kwargs)
-            finally:
-                self.seconds += time.thread_time() - begun
-                self.frames += 1
-
-        encode.measured = True  # type: ignore[attr-defined]
-        encoder_class.encode = encode
+    def add(self, seconds: float) -> None:
+        self.frames += 1
+        self.seconds += seconds
 
 
 @dataclass(slots=True)
@@ -62,8 +47,6 @@ class LoopLag:
 
 ENCODE = EncodeStats()
 LOOP_LAG = LoopLag()
-ENCODE.wrap(vpx.Vp8Encoder)
-ENCODE.wrap(h264.H264Encoder)
 
 
 def server_figures() -> dict[str, Any]:
