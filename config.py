@@ -39,6 +39,10 @@ class Config:
     assets_dir: Path = Path.home() / '.dreamstage' / 'assets'
     max_upload_bytes: int = 512 * 1024 * 1024
     stamp_frames: bool = False
+    api_key: str | None = None
+    cors_origins: list[str] = field(default_factory=list)
+    offers_per_minute: int = 30
+    uploads_per_minute: int = 60
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Config:
@@ -61,6 +65,10 @@ class Config:
             assets_dir=assets_dir,
             max_upload_bytes=int(env.get('DREAMSTAGE_MAX_UPLOAD_MB', '512')) * 1024 * 1024,
             stamp_frames=_truthy(env.get('DREAMSTAGE_STAMP_FRAMES')),
+            api_key=env.get('DREAMSTAGE_API_KEY') or None,
+            cors_origins=_split(env.get('DREAMSTAGE_CORS_ORIGINS', '')),
+            offers_per_minute=int(env.get('DREAMSTAGE_OFFERS_PER_MINUTE', '30')),
+            uploads_per_minute=int(env.get('DREAMSTAGE_UPLOADS_PER_MINUTE', '60')),
         )
 
 

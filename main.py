@@ -11,7 +11,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from nicegui import app, background_tasks, ui
 
 import config as settings
-from api import assets, health, loras, models, pipelines, plugins, sessions, webrtc
+from api import assets, health, login, loras, models, pipelines, plugins, sessions, webrtc, ws_video
+from api import audio as audio_api
+from api.auth import AccessControl
 from api.context import ServerContext
 from api.session_links import follow_pipeline_reloads
 from pipeline.manager import PipelineManager
@@ -45,10 +47,15 @@ def build(config: settings.Config) -> ServerContext:
     manager = PipelineManager(registry, LoadContext(config.models_dir, config.lora_dir, config.assets_dir))
     context = ServerContext(config, registry, manager, SessionRegistry(), PeerRegistry())
     app.state.context = context
-    app.add_middleware(CORSMiddleware, allow_origins=['*'], allow_methods=['*'], allow_headers=['*'],
+    app.add_middleware(AccessControl, api_key=config.api_key, offers_per_minute=config.offers_per_minute,
+                       uploads_per_minute=config.uploads_per_minute)
+    # Open CORS as in Scope without a key; with a key only the origins named in DREAMSTAGE_CORS_ORIGINS.
+    origins = config.cors_origins if config.api_key else ['*']
+    app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=['*'], allow_headers=['*'],
                        allow_credentials=False)
     for router in (health.router, pipelines.router, models.router, webrtc.router, assets.router, loras.router,
-                   plugins.router, sessions.router, sessions.sessions_router):
+                   plugins.router, sessions.router, sessions.sessions_router, login.router,
+                   ws_video.router, audio_api.router):
         app.include_router(router)
     pages.register(context)
     app.on_startup(lambda: startup(context))
@@ -98,8 +105,9 @@ def cli(argv: list[str] | None = None) -> None:
         config.preload_pipeline = None
     logging.basicConfig(level=logging.DEBUG if config.verbose else logging.INFO,
                         format='%(asctime)s %(levelname)s %(name)s: %(message)s')
-    if config.host not in ('127.0.0.1', 'localhost', '::1'):
-        log.warning('listening on %s: anyone who can reach this address can use the server', config.host)
+    if config.host not in ('127.0.0.1', 'localhost', '::1') and not config.api_key:
+        log.warning('listening on %s without DREAMSTAGE_API_KEY: anyone who can reach this address can use the '
+                    'server. Set DREAMSTAGE_API_KEY to protect it.', config.host)
     build(config)
     ui.run(host=config.host, port=config.port, title='Dreamstage', dark=True, reload=False,
            show=config.open_browser, fastapi_docs=True, show_welcome_message=True, favicon='🎬')

@@ -58,7 +58,8 @@ class NewSession(BaseModel):
 
 
 @sessions_router.post('', status_code=201)
-def create_session(body: NewSession, request: Request, context: ServerContext = Depends(get_context)) -> dict[str, Any]:
+async def create_session(body: NewSession, request: Request,
+                         context: ServerContext = Depends(get_context)) -> dict[str, Any]:
     """Create a named session; returns its id, a control link and a view-only link (each with its token)."""
     try:
         session = create_named_session(context, body.name, body.initialParameters)

@@ -14,6 +14,7 @@ from pipeline.session import Session
 
 from .datachannel import BadMessage, error_message, parameters_updated, parse_message, stream_stopped
 from .fanout import EncodedVideoTrack, SessionEncoders
+from .jpeg_fanout import JpegFanout
 from .tracks import feed_audio, feed_input
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,8 @@ class SessionPeers:
         self.registry = registry
         self.ephemeral = ephemeral
         self.encoders = SessionEncoders(session.bus)
+        self.jpeg = JpegFanout(session.bus)
+        self.socket_viewers: dict[str, str] = {}  # id -> role of WebSocket viewers
         self.peers: set[Peer] = set()
         self.notifier = asyncio.ensure_future(self._notify_changes())
         session.stop_listeners.append(self._on_session_stopped)

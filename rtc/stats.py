@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-
 @dataclass(slots=True)
 class EncodeStats:
     """CPU seconds spent encoding video (once per session and codec, in the loop's thread pool)."""

@@ -33,6 +33,8 @@ class RunningServer:
             'DREAMSTAGE_ASSETS_DIR': str(self.assets_dir),
             'HF_HUB_OFFLINE': '1',
             'PYTHONUNBUFFERED': '1',
+            'DREAMSTAGE_OFFERS_PER_MINUTE': '100000',
+            'DREAMSTAGE_UPLOADS_PER_MINUTE': '100000',
             **(env or {}),
         }
         for name in ('NICEGUI_USER_SIMULATION', 'PYTEST_CURRENT_TEST', 'PYTEST_VERSION'):
