@@ -22,8 +22,9 @@ Trickle = Literal['none', 'after', 'before', 'one-by-one']
 class ScopeClient:
     """One client of a Dreamstage (or Scope) server: REST calls, a peer connection, frames and messages."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, keep_images: bool = True) -> None:
         self.base_url = base_url
+        self.keep_images = keep_images  # False: count frames without converting them (cheaper for load tests)
         self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
         self.pc: RTCPeerConnection | None = None
         self.channel: Any = None
@@ -140,8 +141,12 @@ class ScopeClient:
                 frame = await track.recv()
             except MediaStreamError:
                 return
-            self.frames.append((time.time(), frame.to_ndarray(format='rgb24')))
+            image = frame.to_ndarray(format='rgb24') if self.keep_images else _EMPTY
+            self.frames.append((time.time(), image))
             self.new_frame.set()
+
+
+_EMPTY = np.zeros((0, 0, 3), np.uint8)
 
 
 def _candidates(sdp: str) -> list[dict[str, Any]]:
