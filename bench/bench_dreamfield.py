@@ -11,11 +11,11 @@ from pathlib import Path
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from pipeline.dreamfield.info import DreamfieldLoadParams  # noqa: E402
-from pipeline.dreamfield.pipeline import DreamfieldPipeline  # noqa: E402
-from pipeline.protocol import Chunk, LoadContext  # noqa: E402
+from pipeline.dreamfield.info import DreamfieldLoadParams
+from pipeline.dreamfield.pipeline import DreamfieldPipeline
+from pipeline.protocol import Chunk, LoadContext
 
 SIZES = [(512, 512), (576, 320)]
 PROMPT = 'a red jellyfish in the ocean'

@@ -103,7 +103,7 @@ async def main(seconds: float) -> None:
     finally:
         server.stop()
     print(table(rows, f'Shared session, 512x512 VP8, aiortc viewers on loopback ({seconds:.0f} s per step)'))
-    print('The viewers run in the benchmark process (not counted in server CPU); each Python viewer decodes every frame.')
+    print('The viewers run in the benchmark process (not counted in server CPU); each decodes every frame.')
 
 
 if __name__ == '__main__':
