@@ -34,6 +34,7 @@ class Config:
     hf_token: str | None = None
     ice_servers: list[IceServer] = field(default_factory=list)
     ice_hosts: list[str] = field(default_factory=list)
+    ice_announce: list[str] = field(default_factory=list)
     models_dir: Path = Path.home() / '.dreamstage' / 'models'
     lora_dir: Path = Path.home() / '.dreamstage' / 'models' / 'lora'
     assets_dir: Path = Path.home() / '.dreamstage' / 'assets'
@@ -60,6 +61,7 @@ class Config:
             hf_token=env.get('HF_TOKEN') or None,
             ice_servers=ice_servers_from_env(env),
             ice_hosts=_split(env.get('DREAMSTAGE_ICE_HOSTS', '')),
+            ice_announce=_split(env.get('DREAMSTAGE_ICE_ANNOUNCE', '')),
             models_dir=models_dir,
             lora_dir=lora_dir,
             assets_dir=assets_dir,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from pipeline.parameters import Parameters
 from pipeline.session import Session
-from rtc.ice import ice_servers_body
+from rtc.ice import announce_addresses, ice_servers_body
 from rtc.offer import OfferError, add_candidate, answer_offer
 from rtc.peers import Peer, Role, SessionPeers
 
@@ -86,7 +86,8 @@ async def offer(body: Offer, session: str | None = None, token: str | None = Non
         context.sessions.add(new_session)
         new_session.start()
     description = peer.pc.localDescription
-    return {'sdp': description.sdp, 'type': description.type, 'sessionId': peer.id}
+    sdp = announce_addresses(description.sdp, context.config.ice_announce)
+    return {'sdp': sdp, 'type': description.type, 'sessionId': peer.id}
 
 
 def start_session(context: ServerContext, initial: dict[str, Any]) -> Session:

@@ -34,3 +34,20 @@ def rtc_configuration(config: Config) -> RTCConfiguration:
 def ice_servers_body(config: Config) -> dict:
     """The `/api/v1/webrtc/ice-servers` body (read per request, so fresh settings are served)."""
     return {'iceServers': [server.to_dict() for server in config.ice_servers]}
+
+
+def announce_addresses(sdp: str, addresses: list[str]) -> str:
+    """Add a copy of every host candidate with each announced address (a pod's public IP behind 1:1 NAT)."""
+    if not addresses:
+        return sdp
+    lines: list[str] = []
+    for line in sdp.split('\r\n'):
+        lines.append(line)
+        parts = line.split()
+        if line.startswith('a=candidate:') and len(parts) >= 8 and parts[7] == 'host':
+            for index, address in enumerate(addresses, start=1):
+                copy = list(parts)
+                copy[0] = f'{parts[0]}n{index}'
+                copy[4] = address
+                lines.append(' '.join(copy))
+    return '\r\n'.join(lines)
