@@ -141,7 +141,7 @@ class ScopeClient:
                 frame = await track.recv()
             except MediaStreamError:
                 return
-            image = frame.to_ndarray(format='rgb24') if self.keep_images else _EMPTY
+            image = frame.to_ndarray(format='rgb24') if self.keep_images else _EMPTY  # type: ignore[union-attr]
             self.frames.append((time.time(), image))
             self.new_frame.set()
 
