@@ -23,7 +23,7 @@ from pipeline.session import SessionRegistry
 from rtc.ice import configure_host_addresses
 from rtc.peers import PeerRegistry
 from rtc.stats import LOOP_LAG
-from ui import pages
+from ui import audio_page, pages
 
 log = logging.getLogger('dreamstage')
 
@@ -58,6 +58,7 @@ def build(config: settings.Config) -> ServerContext:
                    ws_video.router, audio_api.router):
         app.include_router(router)
     pages.register(context)
+    audio_page.register(context)
     app.on_startup(lambda: startup(context))
     app.on_shutdown(lambda: shutdown(context))
     return context

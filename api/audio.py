@@ -84,7 +84,8 @@ class StartRequest(BaseModel):
     source: SourceSpec
     preset: str | None = Field(default=None, description="a preset by name (default 'soundscape')")
     preset_config: Preset | None = Field(default=None, description='or a whole preset, e.g. edited and not saved')
-    stamp_beats: bool = Field(default=False, description="benchmarks: beat messages carry a 'stamp' key")
+    stamp_beats: bool = Field(default=False, description="benchmarks: a beat's message carries 'stamp', the audio "
+                                                         'position in ms (frames show it with DREAMSTAGE_STAMP_FRAMES)')
 
 
 class PresetChoice(BaseModel):

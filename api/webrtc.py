@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel, Field, ValidationError
 
+from audio.output import ensure_audio_output
 from pipeline.parameters import Parameters
 from pipeline.session import Session
 from rtc.ice import announce_addresses, ice_servers_body
@@ -106,6 +107,8 @@ def start_session(context: ServerContext, initial: dict[str, Any]) -> Session:
 
 
 async def answer_or_400(body: Offer, attachment: SessionPeers, context: ServerContext, **options: Any) -> Peer:
+    if 'm=audio' in body.sdp:
+        ensure_audio_output(attachment.session)  # the peer gets a track that carries music once it plays
     try:
         return await answer_offer(body.sdp, body.type, attachment, context.config, **options)
     except OfferError as error:

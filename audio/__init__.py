@@ -1,0 +1,1 @@
+"""The audio-reactive engine: sources, features, mappings to parameters, and its 30 Hz loop."""
