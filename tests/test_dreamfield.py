@@ -53,14 +53,21 @@ def test_other_sizes_and_render_scales(tmp_path: Path, width: int, height: int, 
     assert frame.std() > 10
 
 
-def test_prompts_become_unit_length_sentence_embeddings(dreamfield: DreamfieldPipeline) -> None:
-    """Prompts are embedded as 384 float32 numbers; related prompts point the same way."""
-    texts = (JELLYFISH, 'a crimson jellyfish underwater', CITY)
-    red, crimson, city = (dreamfield.encode_prompt(text) for text in texts)
+def test_prompts_become_unit_length_embeddings(dreamfield: DreamfieldPipeline) -> None:
+    """Prompts are embedded as 384 float32 numbers of unit length."""
+    red = dreamfield.encode_prompt(JELLYFISH)
     assert red.shape == (384,)
     assert red.dtype == np.float32
     assert np.linalg.norm(red) == pytest.approx(1.0, abs=1e-4)
-    assert float(red @ crimson) > float(red @ city) + 0.2
+
+
+def test_related_prompts_point_the_same_way(dreamfield: DreamfieldPipeline) -> None:
+    """The sentence model puts a paraphrase much nearer than an unrelated prompt."""
+    if dreamfield.encoder.name != 'all-MiniLM-L6-v2':
+        pytest.skip('the packaged sentence model is not installed')
+    red, city = dreamfield.encode_prompt(JELLYFISH), dreamfield.encode_prompt(CITY)
+    crimson = dreamfield.encode_prompt('a crimson jellyfish underwater')
+    assert float(red @ crimson) > float(red @ city) + 0.4
 
 
 def test_different_prompts_look_clearly_different(dreamfield: DreamfieldPipeline) -> None:

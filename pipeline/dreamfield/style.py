@@ -57,8 +57,10 @@ class Look:
 
     def toward(self, target: Look, share: float) -> Look:
         """A step of `share` of the way to `target`; the target itself once the rest is too small to see."""
-        if float(np.abs(target.features - self.features).max()) < 2e-3 and \
-                float(np.abs(target.table - self.table).max()) < 2e-3:
+        if target is self:
+            return self
+        rest = max(float(np.abs(target.features - self.features).max()), float(np.abs(target.table - self.table).max()))
+        if rest < 2e-3:
             return target
         return Look(self.features + share * (target.features - self.features),
                     self.table + np.float32(share) * (target.table - self.table))
