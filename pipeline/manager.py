@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from .models import missing_files
+from . import model_store
 from .protocol import LoadContext, LoadParams, Pipeline
 from .registry import PipelineRegistry, PipelineSpec
 
@@ -78,7 +78,7 @@ class PipelineManager:
                 if value is not None and value % multiple:
                     raise LoadRequestError(f"Invalid resolution: {name} {value} of '{pipeline_id}' must be a "
                                            f'multiple of {multiple} (for example {round(value / multiple) * multiple})')
-            if missing := missing_files(spec.info, self.context.models_dir):
+            if missing := model_store.missing(model_store.required_models(spec.info, params), self.context.models_dir):
                 raise LoadRequestError(f"Models for '{pipeline_id}' are not downloaded (missing {missing[0]}). "
                                        'Download them first: POST /api/v1/models/download')
             items.append(LoadItem(node_id, pipeline_id, spec, params, raw))

@@ -51,9 +51,11 @@ def default_registry(aliases: dict[str, str] | None = None) -> PipelineRegistry:
     """The built-in pipelines."""
     from .dreamfield.info import DREAMFIELD
     from .passthrough import PASSTHROUGH
+    from .streamdiffusion.info import STREAMDIFFUSION
 
     registry = PipelineRegistry()
     registry.register(DREAMFIELD, 'pipeline.dreamfield.pipeline:DreamfieldPipeline')
     registry.register(PASSTHROUGH, 'pipeline.passthrough:PassthroughPipeline')
+    registry.register(STREAMDIFFUSION, 'pipeline.streamdiffusion.pipeline:StreamDiffusionPipeline')
     registry.aliases = dict(aliases or {})
     return registry

@@ -94,8 +94,10 @@ def test_model_download_requests(api: httpx.Client) -> None:
     assert ready.json() == {'message': 'Nothing to download for dreamfield: its files are ready'}
 
 
-def test_models_of_a_pipeline_that_needs_files(tmp_path: Path) -> None:
-    """A pipeline with missing files is not downloaded and cannot be downloaded yet; once the files exist, it is."""
+def test_models_of_a_pipeline_that_needs_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipeline with missing files is not downloaded; an unreachable hub is a clear error; once the files exist,
+    it is downloaded."""
+    monkeypatch.setenv('HF_ENDPOINT', 'http://127.0.0.1:9')  # nothing listens there: nothing leaves the machine
     info = PipelineInfo(id='heavy', name='Heavy', description='needs weights', supported_modes=['text'],
                         default_mode='text', model_files=[ModelFiles('org/heavy-weights', ['model.safetensors'])])
     registry = PipelineRegistry()
@@ -105,9 +107,13 @@ def test_models_of_a_pipeline_that_needs_files(tmp_path: Path) -> None:
     app.state.context = SimpleNamespace(registry=registry, config=SimpleNamespace(models_dir=tmp_path))
     with TestClient(app) as http:
         assert http.get('/api/v1/models/status', params={'pipeline_id': 'heavy'}).json()['downloaded'] is False
-        refused = http.post('/api/v1/models/download', json={'pipeline_id': 'heavy'})
-        assert refused.status_code == 501
-        assert 'heavy-weights/model.safetensors' in refused.json()['detail']
+        started = http.post('/api/v1/models/download', json={'pipeline_id': 'heavy'})
+        assert started.json() == {'message': 'Model download started for heavy'}
+        deadline = time.monotonic() + 20
+        while 'error' not in (http.get('/api/v1/models/status', params={'pipeline_id': 'heavy'}).json()['progress']
+                              or {}):
+            assert time.monotonic() < deadline, 'the failed download must report an error'
+            time.sleep(0.05)
 
         (tmp_path / 'heavy-weights').mkdir()
         (tmp_path / 'heavy-weights' / 'model.safetensors').write_bytes(b'weights')

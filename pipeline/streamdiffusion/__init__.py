@@ -1,0 +1,1 @@
+"""StreamDiffusion: real-time image diffusion per frame (the registry imports only `info`)."""
