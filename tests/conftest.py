@@ -1,10 +1,16 @@
 """Shared fixtures: a real server process per test module, and aiortc clients of it."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from nicegui import app
+from nicegui.testing import User
 
 from .scope_client import ScopeClient
 from .server import RunningServer
@@ -45,3 +51,48 @@ def limited_server() -> Iterator[RunningServer]:
         yield running
     finally:
         running.stop()
+
+
+# --- the studio: NiceGUI user simulation of main.py ---
+
+pytest_plugins = ['nicegui.testing.user_plugin']  # the `user` and `create_user` fixtures
+
+
+@pytest.fixture
+def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Empty models, LoRA and assets folders for a simulated studio (set before main.py runs)."""
+    monkeypatch.setenv('DREAMSTAGE_MODELS_DIR', str(tmp_path / 'models'))
+    monkeypatch.setenv('DREAMSTAGE_ASSETS_DIR', str(tmp_path / 'assets'))
+    monkeypatch.setenv('DREAMSTAGE_ICE_HOSTS', '127.0.0.1')
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    lifespan = app.router.lifespan_context
+    yield tmp_path
+    app.router.lifespan_context = lifespan  # include_router nests the lifespan once per run of main.py
+
+
+@pytest.fixture
+async def studio(studio_home: Path, user: User) -> User:
+    """A simulated visitor of the studio, once the pipeline main.py pre-loads is ready."""
+    context = app.state.context
+    deadline = time.monotonic() + 60
+    while not context.manager.loaded_chain():
+        assert time.monotonic() < deadline, f'the pipeline did not load: {context.manager.status()}'
+        await asyncio.sleep(0.05)
+    return user
+
+
+@pytest.fixture
+def studio_load(studio: User) -> Callable[..., Awaitable[None]]:
+    """Load a pipeline as the studio's Load button does, and wait until the studio session runs it."""
+
+    async def load(pipeline_id: str, **load_params: Any) -> None:
+        context = app.state.context
+        context.manager.load(context.manager.validate([(pipeline_id, pipeline_id, load_params)]))
+        deadline = time.monotonic() + 30
+        while not any(s.pipeline_id == pipeline_id for s in context.sessions.sessions.values()) \
+                or context.manager.status()['status'] != 'loaded':
+            assert time.monotonic() < deadline, f'{pipeline_id} did not load: {context.manager.status()}'
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # the pages' timers notice the new pipeline
+
+    return load

@@ -1,0 +1,366 @@
+"""The studio in headless Chromium against a real server: video, prompts, uploads, pipelines, webcam, reconnects."""
+from __future__ import annotations
+
+import base64
+import io
+import shutil
+import struct
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import av
+import httpx
+import numpy as np
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webelement import WebElement
+
+from .browser import console_log, missing_browser, start_chromium
+from .server import ROOT, RunningServer
+
+if reason := missing_browser():
+    pytest.skip(reason, allow_module_level=True)
+
+pytestmark = pytest.mark.browser
+
+T = TypeVar('T')
+ARTIFACTS = ROOT / 'artifacts'
+FIRE = 'fire, flames, lava, burning embers'
+OCEAN = 'blue ocean, deep sea underwater'
+
+# Frames presented (requestVideoFrameCallback) and media time advanced over `ms` milliseconds.
+PLAYBACK = '''
+const [ms, done] = arguments;
+const video = document.querySelector(".ds-video");
+const start = video.currentTime;
+let presented = 0;
+const count = () => { presented += 1; video.requestVideoFrameCallback(count); };
+video.requestVideoFrameCallback(count);
+setTimeout(() => done({presented, seconds: video.currentTime - start, width: video.videoWidth,
+                       height: video.videoHeight}), ms);
+'''
+
+# The picture's mean RGB (drawn small on a canvas), averaged over five samples 100 ms apart.
+MEAN_COLOUR = '''
+const done = arguments[0];
+const video = document.querySelector(".ds-video");
+const canvas = Object.assign(document.createElement("canvas"), {width: 64, height: 64});
+const context = canvas.getContext("2d", {willReadFrequently: true});
+const total = [0, 0, 0];
+let samples = 0;
+const sample = () => {
+  context.drawImage(video, 0, 0, canvas.width, canvas.height);
+  const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  for (let i = 0; i < pixels.length; i += 4) {
+    total[0] += pixels[i]; total[1] += pixels[i + 1]; total[2] += pixels[i + 2];
+  }
+  samples += 1;
+  if (samples < 5) { setTimeout(sample, 100); return; }
+  done(total.map((sum) => sum / (samples * canvas.width * canvas.height)));
+};
+sample();
+'''
+
+BLOB = '''
+const [what, done] = arguments;
+const studio = window.dreamstageStudio;
+const read = (blob) => { const reader = new FileReader(); reader.onload = () => done({type: blob.type,
+  size: blob.size, data: reader.result.split(",")[1].slice(0, 64)}); reader.readAsDataURL(blob); };
+if (what === "snapshot") studio.snapshotBlob().then(read);
+else { studio.toggleRecording(read); setTimeout(() => studio.toggleRecording(), 1500); }
+'''
+
+
+@pytest.fixture(scope='module')
+def studio_server() -> Iterator[RunningServer]:
+    """A server of its own: these tests load other pipelines and upload assets."""
+    running = RunningServer()
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope='module')
+def browser(studio_server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium with a 1280x720 viewport, showing the studio."""
+    driver = start_chromium(tmp_path_factory.mktemp('chromium-profile'))
+    try:
+        viewport(driver, 1280, 720)
+        driver.get(studio_server.url + '/')
+        yield driver
+    finally:
+        try:
+            driver.execute_script('if (window.dreamstage) window.dreamstage.stop();')
+        finally:
+            driver.quit()
+
+
+@pytest.fixture
+def explain(browser: webdriver.Chrome, studio_server: RunningServer) -> Callable[[str], str]:
+    """A failure message with the page's state, its console and the server log."""
+
+    def message(what: str) -> str:
+        state = browser.execute_script('return document.querySelector(".ds-conn-state")?.textContent')
+        return f'{what}\nconnection: {state}\nconsole:\n{console_log(browser)}\nserver log:\n{studio_server.output()}'
+
+    return message
+
+
+def test_the_studio_plays_video_and_a_prompt_changes_the_picture(browser: webdriver.Chrome,
+                                                                 explain: Callable[[str], str]) -> None:
+    assert wait_until(lambda: playing(browser), timeout=60), explain('no video in the studio')
+    assert wait_until(lambda: connection(browser) == 'connected' or None, timeout=10), explain('not connected')
+    set_prompt(browser, FIRE)
+    red = wait_until(lambda: colour if (colour := mean_colour(browser))[0] > colour[2] + 10 else None, timeout=20)
+    assert red, explain(f'a fire prompt should look red, not {mean_colour(browser)}')
+    set_prompt(browser, OCEAN)
+    blue = wait_until(lambda: colour if (colour := mean_colour(browser))[2] > colour[0] + 10 else None, timeout=20)
+    assert blue, explain(f'an ocean prompt should turn the picture blue; before {red}, now {mean_colour(browser)}')
+    assert sum(abs(a - b) for a, b in zip(red, blue, strict=True)) > 40
+    screenshot(browser, 'studio.png')
+
+
+def test_the_stats_overlay_snapshot_and_recording_work(browser: webdriver.Chrome,
+                                                       explain: Callable[[str], str]) -> None:
+    assert wait_until(lambda: playing(browser), timeout=30), explain('no video')
+    stats = wait_until(lambda: overlay if float((overlay := overlay_figures(browser))['fps']) > 10 else None, 10)
+    assert stats and stats['width'] == '512', explain(f'stats overlay: {overlay_figures(browser)}')
+    assert 'fps' in stats['text'] and 'ms' in stats['text'] and 'connected' in stats['text']
+    snapshot = browser.execute_async_script(BLOB, 'snapshot')
+    assert snapshot['type'] == 'image/png' and base64.b64decode(snapshot['data'])[:8] == b'\x89PNG\r\n\x1a\n'
+    recording = browser.execute_async_script(BLOB, 'recording')
+    assert recording['type'] == 'video/webm' and recording['size'] > 1000, explain(f'recording: {recording}')
+
+
+def test_shortcuts_pause_and_resume(browser: webdriver.Chrome, studio_server: RunningServer,
+                                    explain: Callable[[str], str]) -> None:
+    body = browser.find_element(By.TAG_NAME, 'body')
+    browser.execute_script('document.activeElement && document.activeElement.blur()')
+    body.send_keys(' ')
+    assert wait_until(lambda: button(browser, 'Resume'), timeout=5), explain('space did not pause')
+    assert studio_parameters(studio_server)['paused'] is True
+    body.send_keys(' ')
+    assert wait_until(lambda: button(browser, 'Pause'), timeout=5), explain('space did not resume')
+    assert wait_until(lambda: playing(browser), timeout=10), explain('no video after resuming')
+
+
+def test_an_asset_upload_appears_in_the_browser(browser: webdriver.Chrome, studio_server: RunningServer,
+                                                tmp_path: Path, explain: Callable[[str], str]) -> None:
+    open_tab(browser, 'Media')
+    image = tmp_path / 'sunrise.png'
+    image.write_bytes(png(48, 32, (250, 170, 60)))
+    field = browser.find_element(By.CSS_SELECTOR, '.ds-upload input[type=file]')
+    field.send_keys(str(image))
+    thumb = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, 'img[src="/api/v1/assets/sunrise.png"]'), 20)
+    assert thumb, explain('the uploaded image is not in the asset browser')
+    assert (studio_server.assets_dir / 'sunrise.png').read_bytes() == image.read_bytes()
+    assert wait_until(lambda: thumb[0].get_property('naturalWidth') == 48 or None, 10), explain('no thumbnail')
+
+
+def test_another_pipeline_loads_and_the_webcam_feeds_it(browser: webdriver.Chrome, studio_server: RunningServer,
+                                                        explain: Callable[[str], str]) -> None:
+    open_tab(browser, 'Pipeline')
+    choose(browser, 'Pipeline', 'Passthrough')
+    click_button(browser, 'Load')
+    assert wait_until(lambda: 'Passthrough' in header_pipeline(browser) or None, 30), explain('passthrough not loaded')
+    open_tab(browser, 'Media')
+    click_button(browser, 'Webcam')
+    camera = wait_until(lambda: p if (p := playing(browser)) and p['width'] == 640 else None, timeout=30)
+    assert camera, explain(f'the fake webcam does not come back through passthrough: {playing(browser)}')
+    assert wait_until(lambda: 'session mode: video' in page_text(browser) or None, 10), explain('not in video mode')
+
+    httpx.post(f'{studio_server.url}/api/v1/assets', params={'filename': 'green.webm'},
+               content=webm(320, 240, (40, 200, 80))).raise_for_status()
+    use = ('//video[contains(@src, "green.webm")]/ancestor::div[contains(@class, "ds-asset")]'
+           '//button[.//i[text()="input"]]')
+    buttons = wait_until(lambda: browser.find_elements(By.XPATH, use), timeout=10)
+    assert buttons, explain('the uploaded video is not in the asset browser')
+    buttons[0].click()
+    clip = wait_until(lambda: p if (p := playing(browser)) and p['width'] == 320 else None, timeout=30)
+    assert clip, explain(f'the video asset does not come back through passthrough: {playing(browser)}')
+    colour = mean_colour(browser)
+    assert colour[1] > colour[0] + 60 and colour[1] > colour[2] + 60, explain(f'not the green clip: {colour}')
+
+    click_button(browser, 'Text only')
+    open_tab(browser, 'Pipeline')
+    choose(browser, 'Pipeline', 'Dreamfield (CPU)')
+    choose(browser, 'Resolution', '16:9 · 576x320')
+    click_button(browser, 'Load')
+    wide = wait_until(lambda: p if (p := playing(browser)) and p['width'] == 576 else None, timeout=60)
+    assert wide and wide['height'] == 320, explain(f'dreamfield at 576x320 does not play: {playing(browser)}')
+    httpx.post(f'{studio_server.url}/api/v1/pipeline/load', json={'pipeline_ids': ['dreamfield']}).raise_for_status()
+    assert wait_until(lambda: p if (p := playing(browser)) and p['width'] == 512 else None, timeout=60)
+
+
+def test_a_dropped_connection_reconnects_by_itself(browser: webdriver.Chrome, studio_server: RunningServer,
+                                                   explain: Callable[[str], str]) -> None:
+    assert wait_until(lambda: connection(browser) == 'connected' or None, timeout=30), explain('not connected')
+    peer = browser.execute_script('return window.dreamstage.sessionId')
+    httpx.delete(f'{studio_server.url}/api/v1/webrtc/offer/{peer}').raise_for_status()
+    assert wait_until(lambda: (browser.execute_script('return window.dreamstage.sessionId') or peer) != peer or None,
+                      timeout=20), explain('the stream did not reconnect')
+    assert wait_until(lambda: connection(browser) == 'connected' or None, timeout=20), explain('not connected again')
+    assert wait_until(lambda: playing(browser), timeout=20), explain('no video after the reconnect')
+
+
+def test_the_studio_fits_a_phone(browser: webdriver.Chrome, explain: Callable[[str], str]) -> None:
+    try:
+        browser.execute_cdp_cmd('Emulation.setDeviceMetricsOverride',
+                                {'width': 390, 'height': 844, 'deviceScaleFactor': 2, 'mobile': True})
+        time.sleep(1.0)
+        overflow = browser.execute_script('return document.documentElement.scrollWidth - innerWidth')
+        video = browser.find_element(By.CSS_SELECTOR, '.ds-video').rect
+        tabs = browser.find_element(By.CSS_SELECTOR, '.ds-tabs').rect
+        screenshot(browser, 'studio-phone.png', docs=False)
+        assert overflow <= 0, explain(f'the page is {overflow} px wider than a phone')
+        assert video['width'] > 350 and tabs['y'] > video['y'] + video['height'] - 1, 'the video should come first'
+    finally:
+        browser.execute_cdp_cmd('Emulation.clearDeviceMetricsOverride', {})
+        viewport(browser, 1280, 720)
+
+
+def test_a_screenshot_for_the_readme(browser: webdriver.Chrome, explain: Callable[[str], str]) -> None:
+    open_tab(browser, 'Prompt')
+    set_prompt(browser, 'liquid gold and violet smoke, a slow nebula')
+    click_button(browser, 'Add prompt', index=0)
+    fields = browser.find_elements(By.CSS_SELECTOR, '.ds-prompt textarea')
+    fields[1].send_keys('deep teal ocean light')
+    fields[1].send_keys(Keys.ENTER)
+    browser.find_elements(By.CSS_SELECTOR, '.ds-prompt textarea')[2].send_keys('a storm of embers')
+    time.sleep(2.5)
+    assert playing(browser), explain('no video for the screenshot')
+    screenshot(browser, 'studio.png')
+
+
+def viewport(driver: webdriver.Chrome, width: int, height: int) -> None:
+    """Make the page's viewport exactly `width` x `height`."""
+    driver.set_window_size(width, height)
+    inner = driver.execute_script('return [innerWidth, innerHeight]')
+    driver.set_window_size(2 * width - inner[0], 2 * height - inner[1])
+
+
+def playing(driver: webdriver.Chrome) -> dict[str, Any] | None:
+    """Playback over half a second, when frames are presented and media time advances."""
+    figures = driver.execute_async_script(PLAYBACK, 500)
+    return figures if figures['presented'] >= 3 and figures['seconds'] > 0.1 else None
+
+
+def mean_colour(driver: webdriver.Chrome) -> list[float]:
+    return driver.execute_async_script(MEAN_COLOUR)
+
+
+def connection(driver: webdriver.Chrome) -> str:
+    return driver.execute_script('return document.querySelector(".ds-conn-state").textContent')
+
+
+def overlay_figures(driver: webdriver.Chrome) -> dict[str, str]:
+    return driver.execute_script('const o = document.querySelector(".ds-overlay");'
+                                 'return {fps: o.dataset.fps || "0", width: o.dataset.width, text: o.textContent};')
+
+
+def header_pipeline(driver: webdriver.Chrome) -> str:
+    return driver.execute_script('return document.querySelector(".ds-pipeline-chip").textContent')
+
+
+def page_text(driver: webdriver.Chrome) -> str:
+    return driver.execute_script('return document.body.innerText')
+
+
+def studio_parameters(server: RunningServer) -> dict[str, Any]:
+    sessions = httpx.get(f'{server.url}/api/v1/sessions').json()['sessions']
+    studio = next(s for s in sessions if s['name'] == 'studio')
+    return httpx.get(f'{server.url}/api/v1/sessions/{studio["id"]}').json()['parameters']
+
+
+def set_prompt(driver: webdriver.Chrome, text: str) -> None:
+    """Replace the first prompt's text and press Enter."""
+    open_tab(driver, 'Prompt')
+    field = driver.find_element(By.CSS_SELECTOR, '.ds-prompt textarea')
+    field.send_keys(Keys.CONTROL, 'a')
+    field.send_keys(Keys.DELETE)
+    field.send_keys(text)
+    field.send_keys(Keys.ENTER)
+
+
+def open_tab(driver: webdriver.Chrome, name: str) -> None:
+    driver.find_element(By.XPATH, f'//div[contains(@class, "q-tab ")][.//div[text()="{name}"]]').click()
+    time.sleep(0.3)
+
+
+def button(driver: webdriver.Chrome, label: str) -> list[WebElement]:
+    return [b for b in driver.find_elements(By.XPATH, f'//button[.//span[normalize-space()="{label}"]]')
+            if b.is_displayed()]
+
+
+def click_button(driver: webdriver.Chrome, label: str, index: int = -1) -> None:
+    buttons = wait_until(lambda: button(driver, label), timeout=10)
+    assert buttons, f'no button {label!r}'
+    buttons[index].click()
+    time.sleep(0.3)
+
+
+def choose(driver: webdriver.Chrome, label: str, option: str) -> None:
+    """Pick an option of a Quasar select by its label."""
+    field = driver.find_element(By.XPATH, f'//label[contains(@class, "q-select")][.//div[text()="{label}"]]')
+    field.click()
+    item = wait_until(lambda: [i for i in driver.find_elements(By.CSS_SELECTOR, '.q-menu .q-item')
+                               if i.text.strip() == option], timeout=5)
+    assert item, f'no option {option!r} in {label}'
+    item[0].click()
+    time.sleep(0.3)
+
+
+def screenshot(driver: webdriver.Chrome, name: str, docs: bool = True) -> None:
+    """Save a screenshot as a test artifact (and as the README's picture of the studio)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / name))
+    if docs:
+        (ROOT / 'docs').mkdir(exist_ok=True)
+        shutil.copyfile(ARTIFACTS / name, ROOT / 'docs' / name)
+
+
+def png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
+    """A one-colour PNG image."""
+    rows = b''.join(b'\x00' + bytes(colour) * width for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+
+    header = struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)
+    return b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b'')
+
+
+def webm(width: int, height: int, colour: tuple[int, int, int], frames: int = 60) -> bytes:
+    """A two-second VP8 clip: a coloured field with a white bar moving across."""
+    buffer = io.BytesIO()
+    with av.open(buffer, 'w', format='webm') as container:
+        stream = container.add_stream('libvpx', rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, 'yuv420p'
+        for index in range(frames):
+            image = np.empty((height, width, 3), np.uint8)
+            image[:] = colour
+            x = index * 5 % width
+            image[:, x:x + 8] = 255
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format='rgb24')):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def wait_until(condition: Callable[[], T | None], timeout: float, interval: float = 0.25) -> T | None:
+    """The first truthy result of `condition`, polled until `timeout` seconds pass (then None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if result := condition():
+            return result
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(interval)

@@ -1,0 +1,119 @@
+"""The studio page: layout, shared and view-only links, two tabs in step, who is connected and what changed."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from nicegui import app
+from nicegui.testing import User
+
+from api.session_links import create_named_session, studio_session
+from ui.prompt_list import APPLY_KEY
+from ui.shortcuts import SHORTCUTS
+
+# pylint: disable=missing-function-docstring
+
+
+async def test_the_studio_shows_the_live_video_and_every_panel(studio: User) -> None:
+    await studio.open('/')
+    await studio.should_see(marker='video')
+    await studio.should_see(marker='stats')
+    for tab in ('Prompt', 'Generate', 'Presets', 'Pipeline', 'LoRA', 'Media', 'Audio', 'Session'):
+        await studio.should_see(tab)
+    await studio.should_see('Dreamfield (CPU)')
+    await studio.should_see('a dreamy nebula of soft light')
+
+
+async def test_the_keyboard_shortcuts_are_listed(studio: User) -> None:
+    await studio.open('/')
+    studio.find('Session').click()
+    for shortcut in SHORTCUTS:
+        await studio.should_see(shortcut.label)
+    await studio.should_see('Space')
+
+
+async def test_the_audio_tab_holds_the_audio_panel(studio: User) -> None:
+    await studio.open('/')
+    studio.find('Audio').click()
+    await studio.should_see(marker='audio-panel')
+
+
+async def test_two_tabs_show_the_same_values_live(studio: User, create_user: Callable[[], User]) -> None:
+    second = create_user()
+    await studio.open('/')
+    await second.open('/')
+    studio.find(marker='prompt-0').type(', now golden').trigger(APPLY_KEY)
+    await second.should_see('a dreamy nebula of soft light, now golden')
+    second.find(marker='control-noise_scale').elements.pop().set_value(0.25)
+    await asyncio.sleep(0.3)
+    assert studio_session(app.state.context).state.snapshot()['noise_scale'] == 0.25
+    slider = next(iter(studio.find(marker='control-noise_scale').elements))
+    assert slider.value == 0.25  # type: ignore[attr-defined]
+
+
+async def test_a_change_from_a_scope_client_reaches_the_controls(studio: User) -> None:
+    await studio.open('/')
+    session = studio_session(app.state.context)
+    session.update({'prompts': [{'text': 'a forest of glass trees', 'weight': 1.0}], 'paused': True}, source='scope')
+    await studio.should_see('a forest of glass trees')
+    await studio.should_see('Resume')
+    await studio.should_see('PAUSED')
+
+
+async def test_the_session_tab_shows_links_peers_and_recent_changes(studio: User) -> None:
+    await studio.open('/')
+    session = studio_session(app.state.context)
+    studio.find('Session').click()
+    await studio.should_see(marker='link-control')
+    await studio.should_see(marker='link-view')
+    await studio.should_see('Nobody is connected over WebRTC.', retries=10)
+    session.update({'noise_scale': 0.33}, source='midi-desk')
+    await studio.should_see('midi-desk', retries=10)
+    await studio.should_see('noise_scale', retries=10)
+
+
+async def test_a_view_only_link_shows_the_values_read_only(studio: User) -> None:
+    await studio.open('/')
+    session = create_named_session(app.state.context, 'stage')
+    await studio.open(f'/s/{session.id}?token={session.tokens["view"]}')
+    await studio.should_see(marker='view-only')
+    await studio.should_see('a dreamy nebula of soft light')
+    await studio.should_not_see('Pipeline')
+    await studio.should_not_see(marker='link-control')
+    prompt = studio.find(marker='prompt-0')
+    assert not any(element.enabled for element in prompt.elements)  # type: ignore[attr-defined]
+    studio.find(marker='apply-prompts').click()
+    for element in prompt.elements:
+        element.value = 'something else'  # type: ignore[attr-defined]
+    studio.find(marker='prompt-0').trigger(APPLY_KEY)
+    assert session.state.snapshot()['prompts'][0]['text'] == 'a dreamy nebula of soft light'
+
+
+async def test_a_shared_link_with_a_control_token_controls_that_session(studio: User) -> None:
+    await studio.open('/')
+    session = create_named_session(app.state.context, 'stage')
+    await studio.open(f'/s/{session.id}?token={session.tokens["control"]}')
+    await studio.should_see('stage')
+    studio.find(marker='prompt-0').type(' over a lake').trigger(APPLY_KEY)
+    await asyncio.sleep(0.1)
+    assert session.state.snapshot()['prompts'][0]['text'] == 'a dreamy nebula of soft light over a lake'
+    assert studio_session(app.state.context).state.snapshot()['prompts'][0]['text'] == 'a dreamy nebula of soft light'
+
+
+async def test_a_wrong_token_or_an_ended_session_is_explained(studio: User) -> None:
+    await studio.open('/')
+    session = create_named_session(app.state.context, 'stage')
+    await studio.open(f'/s/{session.id}?token=guess')
+    await studio.should_see('This link is missing its token, or the token is wrong.')
+    await studio.open('/s/no-such-session?token=x')
+    await studio.should_see('This session has ended or never existed.')
+
+
+async def test_an_ended_session_says_so_on_its_page(studio: User) -> None:
+    await studio.open('/')
+    session = create_named_session(app.state.context, 'stage')
+    await studio.open(f'/s/{session.id}?token={session.tokens["control"]}')
+    session.close()
+    await asyncio.sleep(1.2)
+    assert any('has ended' in message for message in studio.notify.messages)
+

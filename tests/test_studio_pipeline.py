@@ -1,0 +1,157 @@
+"""The pipeline panel: picking, resolution presets, load parameters, progress, errors and model downloads."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nicegui import app
+from nicegui.testing import User
+
+from api.session_links import studio_session
+from pipeline.protocol import LoadContext, LoadParams, ModelFiles, Pipeline, PipelineInfo, PipelineStream
+from ui.resolution import resolution_presets, snap
+
+# pylint: disable=missing-function-docstring
+
+BROKEN = PipelineInfo(id='broken', name='Broken', description='Fails while loading.', supported_modes=['text'],
+                      default_mode='text', load_params=LoadParams)
+HEAVY = PipelineInfo(id='heavy', name='Heavy', description='Needs weights from the hub.', supported_modes=['text'],
+                     default_mode='text', load_params=LoadParams,
+                     model_files=[ModelFiles('dreamstage/heavy-weights', ['model.safetensors'])])
+
+
+class BrokenPipeline(Pipeline):
+    """A pipeline whose weights are corrupt."""
+
+    info = BROKEN
+
+    def __init__(self, params: LoadParams, context: LoadContext) -> None:
+        super().__init__(params, context)
+        context.report_stage('Reading weights...')
+        raise RuntimeError('checkpoint is corrupt')
+
+    def open_stream(self) -> PipelineStream:
+        raise NotImplementedError
+
+
+def only(user: User, marker: str) -> Any:
+    elements = user.find(marker=marker).elements
+    assert len(elements) == 1, f'{len(elements)} elements marked {marker}'
+    return next(iter(elements))
+
+
+async def open_pipeline_tab(user: User) -> None:
+    await user.open('/')
+    user.find('Pipeline').click()
+
+
+async def wait_for_status(status: str, timeout: float = 30) -> None:
+    manager = app.state.context.manager
+    for _ in range(int(timeout / 0.05)):
+        if manager.status()['status'] == status:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f'status stayed {manager.status()}')
+
+
+def test_resolution_presets_keep_to_the_pipelines_rule() -> None:
+    info = PipelineInfo(id='x', name='X', description='', supported_modes=['text'], default_mode='text',
+                        default_width=500, default_height=300, dimension_multiple=64)
+    presets = resolution_presets(info)
+    assert next(iter(presets.values())) == (500, 300)
+    assert all(w % 64 == 0 and h % 64 == 0 for w, h in list(presets.values())[1:])
+    assert snap(432, 16) == 432 and snap(432, 64) == 448 and snap(10, 64) == 64
+
+
+async def test_the_panel_shows_the_loaded_pipeline_and_its_declaration(studio: User) -> None:
+    await open_pipeline_tab(studio)
+    await studio.should_see('loaded · dreamfield', retries=10)
+    await studio.should_see('Dreamfield (CPU)')
+    await studio.should_see('Default · 512x512')
+    await studio.should_see('Render scale')
+    await studio.should_see('video mode')
+
+
+async def test_load_with_a_resolution_preset_and_a_load_parameter(studio: User) -> None:
+    await open_pipeline_tab(studio)
+    only(studio, 'resolution-preset').set_value('16:9 · 576x320')
+    assert (only(studio, 'resolution-width').value, only(studio, 'resolution-height').value) == (576, 320)
+    only(studio, 'load-render_scale').set_value(0.25)
+    studio.find(marker='load-pipeline').click()
+    await wait_for_status('loaded')
+    status = app.state.context.manager.status()
+    assert status['load_params'] == {'base_seed': 42, 'render_scale': 0.25, 'width': 576, 'height': 320}
+    for _ in range(100):
+        session = studio_session(app.state.context)
+        if session.pipeline.width == 576:
+            break
+        await asyncio.sleep(0.05)
+    assert (session.pipeline.width, session.pipeline.height) == (576, 320)
+
+
+async def test_a_size_off_the_rule_is_refused_with_a_reason(studio: User) -> None:
+    await open_pipeline_tab(studio)
+    only(studio, 'resolution-width').set_value(500)
+    await studio.should_see('Custom')
+    studio.find(marker='load-pipeline').click()
+    await studio.should_see('must be a multiple of 16 (for example 496)')
+    assert app.state.context.manager.status()['load_params'] in (None, {})
+
+
+async def test_another_pipeline_can_be_picked_and_loaded(studio: User) -> None:
+    await open_pipeline_tab(studio)
+    only(studio, 'pipeline-picker').set_value('passthrough')
+    await studio.should_see('Returns the input video unchanged.')
+    studio.find(marker='load-pipeline').click()
+    await wait_for_status('loaded')
+    for _ in range(100):
+        if studio_session(app.state.context).pipeline_id == 'passthrough':
+            break
+        await asyncio.sleep(0.05)
+    assert studio_session(app.state.context).pipeline_id == 'passthrough'
+    await studio.should_see('Passthrough', retries=10)
+
+
+async def test_a_load_error_is_shown(studio: User, caplog: pytest.LogCaptureFixture) -> None:
+    app.state.context.registry.register(BROKEN, f'{__name__}:BrokenPipeline')
+    await open_pipeline_tab(studio)
+    only(studio, 'pipeline-picker').set_value('broken')
+    studio.find(marker='load-pipeline').click()
+    await wait_for_status('error')
+    await studio.should_see('broken: RuntimeError: checkpoint is corrupt', retries=10)
+    await studio.should_see('error · broken', retries=10)
+    assert 'loading broken failed' in caplog.text
+    caplog.clear()  # the server logs the failure as an error, as it should
+
+
+async def test_a_pipeline_that_needs_weights_offers_a_download(studio: User) -> None:
+    app.state.context.registry.register(HEAVY, f'{__name__}:BrokenPipeline')
+    await open_pipeline_tab(studio)
+    only(studio, 'pipeline-picker').set_value('heavy')
+    await studio.should_see('Model files are missing: download them before loading', retries=10)
+    studio.find(marker='load-pipeline').click()
+    await studio.should_see("Models for 'heavy' are not downloaded", retries=10)
+    studio.find(marker='download-models').click()
+    for _ in range(100):
+        if only(studio, 'download-message').text:
+            break
+        await asyncio.sleep(0.05)
+    assert only(studio, 'download-message').text  # 'not available' in this build, or the downloader's own answer
+
+
+@pytest.fixture
+def nothing_loaded(studio_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server started without a pipeline (`PIPELINE=none`)."""
+    monkeypatch.setenv('PIPELINE', 'none')
+
+
+async def test_without_a_pipeline_the_page_offers_to_load_one(nothing_loaded: None, user: User) -> None:
+    await user.open('/')
+    await user.should_see('Dreamstage is starting')
+    await user.should_see('not loaded · nothing', retries=10)
+    only(user, 'pipeline-picker').set_value('dreamfield')
+    user.find(marker='load-pipeline').click()
+    await wait_for_status('loaded')
+    await user.should_see(marker='video', retries=30)

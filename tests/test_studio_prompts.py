@@ -1,0 +1,214 @@
+"""Prompts, blends, negative prompts, transitions and presets in the studio, both ways between page and session."""
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from nicegui import app, ui
+from nicegui.testing import User
+
+from api.session_links import studio_session
+from pipeline.protocol import Chunk, Frame, LoadParams, Pipeline, PipelineInfo, PipelineStream
+from pipeline.session import Session
+from ui.prompt_list import APPLY_KEY
+
+# pylint: disable=missing-function-docstring
+
+INKWELL = PipelineInfo(id='inkwell', name='Inkwell', description='Grey frames; takes a negative prompt.',
+                       supported_modes=['text'], default_mode='text', default_width=64, default_height=64,
+                       supports_negative_prompt=True, load_params=LoadParams)
+
+
+class InkwellStream(PipelineStream):
+    """Grey frames."""
+
+    def __call__(self, chunk: Chunk) -> list[Frame]:
+        return [np.full((64, 64, 3), 90, np.uint8)]
+
+
+class InkwellPipeline(Pipeline):
+    """A pipeline with a negative prompt."""
+
+    info = INKWELL
+
+    def open_stream(self) -> PipelineStream:
+        return InkwellStream()
+
+
+def session() -> Session:
+    return studio_session(app.state.context)
+
+
+def prompts() -> list[dict[str, Any]]:
+    return session().state.snapshot()['prompts']
+
+
+def only(user: User, marker: str) -> Any:
+    """The one element with this marker."""
+    elements = user.find(marker=marker).elements
+    assert len(elements) == 1, f'{len(elements)} elements marked {marker}'
+    return next(iter(elements))
+
+
+async def settle() -> None:
+    await asyncio.sleep(0.25)  # a few polls of the page's timer
+
+
+async def test_enter_applies_the_prompt(studio: User) -> None:
+    await studio.open('/')
+    studio.find(marker='prompt-0').clear().type('a red jellyfish in the ocean').trigger(APPLY_KEY)
+    assert prompts() == [{'text': 'a red jellyfish in the ocean', 'weight': 1.0}]
+    assert session().change_log[-1][1].startswith('studio-')
+
+
+async def test_apply_sends_the_prompt_and_typing_alone_does_not(studio: User) -> None:
+    await studio.open('/')
+    studio.find(marker='prompt-0').clear().type('city lights at night')
+    await studio.should_see('edited')
+    assert prompts()[0]['text'] == 'a dreamy nebula of soft light'
+    studio.find(marker='apply-prompts').click()
+    assert prompts()[0]['text'] == 'city lights at night'
+    await studio.should_not_see('edited')
+
+
+async def test_weighted_prompts_can_be_added_mixed_and_removed(studio: User) -> None:
+    await studio.open('/')
+    studio.find(marker='add-prompt').click()
+    studio.find(marker='prompt-1').type('a field of sunflowers').trigger(APPLY_KEY)
+    assert [p['text'] for p in prompts()] == ['a dreamy nebula of soft light', 'a field of sunflowers']
+    assert [p['weight'] for p in prompts()] == [0.5, 0.5]
+    only(studio, 'prompt-weight-0').set_value(70)
+    assert [p['weight'] for p in prompts()] == [0.7, 0.3]
+    assert only(studio, 'prompt-weight-1').value == 30
+    studio.find(marker='remove-prompt-0').click()
+    assert prompts() == [{'text': 'a field of sunflowers', 'weight': 1.0}]
+
+
+async def test_weights_changed_elsewhere_move_the_sliders(studio: User) -> None:
+    await studio.open('/')
+    session().update({'prompts': [{'text': 'ice', 'weight': 1}, {'text': 'fire', 'weight': 3}]}, source='scope')
+    await studio.should_see('fire')
+    await settle()
+    assert only(studio, 'prompt-weight-0').value == 25
+    assert only(studio, 'prompt-weight-1').value == 75
+
+
+async def test_the_blend_method_goes_both_ways(studio: User) -> None:
+    await studio.open('/')
+    only(studio, 'blend-method').set_value('slerp')
+    assert session().state.snapshot()['prompt_interpolation_method'] == 'slerp'
+    session().update({'prompt_interpolation_method': 'linear'}, source='scope')
+    await settle()
+    assert only(studio, 'blend-method').value == 'linear'
+
+
+async def test_a_negative_prompt_appears_where_the_pipeline_takes_one(
+        studio: User, studio_load: Callable[..., Awaitable[None]]) -> None:
+    app.state.context.registry.register(INKWELL, f'{__name__}:InkwellPipeline')
+    await studio.open('/')
+    await studio.should_not_see(marker='negative-prompt')
+    await studio_load('inkwell')
+    await studio.should_see(marker='negative-prompt')
+    studio.find(marker='negative-prompt').type('blurry, text').trigger('keydown.enter')
+    assert session().state.snapshot()['negative_prompt'] == 'blurry, text'
+    session().update({'negative_prompt': 'watermark'}, source='scope')
+    await settle()
+    assert only(studio, 'negative-prompt').value == 'watermark'
+
+
+async def test_a_transition_morphs_to_the_target_and_shows_its_progress(studio: User) -> None:
+    await studio.open('/')
+    studio.find(marker='target-0').type('a frozen waterfall')
+    only(studio, 'transition-steps').set_value(240)
+    only(studio, 'transition-method').set_value('linear')
+    studio.find(marker='start-transition').click()
+    assert prompts() == [{'text': 'a frozen waterfall', 'weight': 1.0}]
+    assert 'transition' in session().change_log[-1][2]
+    await studio.should_see('a frozen waterfall', retries=5)  # the prompt list follows the target
+    for _ in range(30):
+        await asyncio.sleep(0.1)
+        if only(studio, 'transition-progress').value > 0:
+            break
+    assert 0 < only(studio, 'transition-progress').value < 1
+    assert '/240' in only(studio, 'transition-status').text
+
+
+async def test_the_current_prompts_can_be_copied_into_the_targets(studio: User) -> None:
+    await studio.open('/')
+    studio.find(marker='copy-prompts').click()
+    assert only(studio, 'target-0').value == 'a dreamy nebula of soft light'
+
+
+async def test_presets_are_saved_on_the_server_and_recalled_in_one_click(studio: User, studio_home: Path) -> None:
+    await studio.open('/')
+    studio.find('Presets').click()
+    studio.find(marker='preset-name').type('Nebula').trigger('keydown.enter')
+    saved = json.loads((studio_home / 'presets' / 'nebula.json').read_text())
+    assert saved['name'] == 'Nebula' and saved['parameters']['prompts'][0]['text'] == 'a dreamy nebula of soft light'
+    session().update({'prompts': [{'text': 'desert dunes', 'weight': 1.0}], 'noise_scale': 0.2}, source='scope')
+    studio.find(marker='preset-Nebula').click()
+    assert prompts()[0]['text'] == 'a dreamy nebula of soft light'
+    assert session().state.snapshot()['noise_scale'] == 0.7
+
+
+async def test_a_preset_can_be_recalled_as_a_transition(studio: User) -> None:
+    await studio.open('/')
+    studio.find('Presets').click()
+    studio.find(marker='preset-name').type('Start')
+    studio.find(marker='save-preset').click()
+    session().update({'prompts': [{'text': 'desert dunes', 'weight': 1.0}]}, source='scope')
+    only(studio, 'preset-morph').set_value(True)
+    studio.find(marker='preset-Start').click()
+    assert 'transition' in session().change_log[-1][2]
+    assert prompts()[0]['text'] == 'a dreamy nebula of soft light'
+
+
+async def test_shortcuts_step_through_presets_and_apply(studio: User) -> None:
+    await studio.open('/')
+    studio.find('Presets').click()
+    for name, text in (('One', 'first look'), ('Two', 'second look')):
+        session().update({'prompts': [{'text': text, 'weight': 1.0}]}, source='scope')
+        await settle()
+        studio.find(marker='preset-name').type(name).trigger('keydown.enter')
+    await press(studio, 'n')
+    assert prompts()[0]['text'] == 'first look'
+    await press(studio, 'ArrowRight')
+    assert prompts()[0]['text'] == 'second look'
+    await press(studio, '1')
+    assert prompts()[0]['text'] == 'first look'
+    studio.find(marker='prompt-0').clear().type('typed, then Enter outside the field')
+    await press(studio, 'Enter')
+    assert prompts()[0]['text'] == 'typed, then Enter outside the field'
+    await press(studio, ' ')
+    assert session().state.paused
+    await press(studio, ' ')
+    assert not session().state.paused
+
+
+async def press(user: User, key: str) -> None:
+    """A key press outside the text fields, as the browser reports it to `ui.keyboard`."""
+    arguments = {'key': key, 'code': key, 'location': 0, 'repeat': False, 'altKey': False, 'ctrlKey': False,
+                 'metaKey': False, 'shiftKey': False}
+    keyboard = user.find(ui.keyboard)
+    keyboard.trigger('key', {**arguments, 'action': 'keydown'})
+    keyboard.trigger('key', {**arguments, 'action': 'keyup'})
+    await asyncio.sleep(0.05)  # the handler runs as a task
+
+
+async def test_escape_drops_unapplied_edits(studio: User) -> None:
+    await studio.open('/')
+    studio.find(marker='prompt-0').clear().type('half-written idea')
+    await studio.should_see('edited')
+    studio.find(marker='prompt-0').trigger('keydown.esc')
+    await studio.should_not_see('edited')
+    assert only(studio, 'prompt-0').value == 'a dreamy nebula of soft light'
+
+
+async def test_a_pipeline_without_prompts_says_so(studio: User, studio_load: Callable[..., Awaitable[None]]) -> None:
+    await studio.open('/')
+    await studio_load('passthrough')
+    await studio.should_see('Passthrough does not use prompts.', retries=10)

@@ -1,0 +1,94 @@
+"""Generation controls: generated from the runtime schema of the session's pipeline, bound to its state."""
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+from nicegui import ui
+
+from .schema_form import FieldSpec, field_control, schema_fields
+from .sync import SessionSync
+from .theme import hint, section
+
+SHOWN_ELSEWHERE = frozenset({'prompts', 'negative_prompt', 'prompt_interpolation_method', 'transition', 'paused',
+                             'reset_cache', 'lora_scales', 'vace_ref_images', 'images', 'input_mode'})
+ELSEWHERE_COMPONENTS = frozenset({'lora', 'vace', 'image', 'resolution'})
+
+
+def generation_controls(sync: SessionSync) -> None:
+    """The pipeline's runtime controls (rebuilt when the session moves to another pipeline)."""
+
+    @ui.refreshable
+    def controls() -> None:
+        info = sync.info
+        fields = runtime_fields(sync)
+        with section('Generation', 'tune', hint=info.name):
+            if not fields:
+                hint(f'{info.name} declares no runtime controls.')
+            for spec in fields:
+                control_for(sync, spec)
+
+    controls()
+    sync.on_pipeline_change(controls.refresh)
+    with section('Send parameters', 'data_object', hint='any key, as on the data channel'):
+        raw_parameters(sync)
+
+
+def runtime_fields(sync: SessionSync) -> list[FieldSpec]:
+    """The runtime controls the pipeline's schema declares, except those another panel shows."""
+    params = sync.info.runtime_params
+    fields = schema_fields(params.model_json_schema()) if params is not None else []
+    return [spec for spec in fields if spec.key not in SHOWN_ELSEWHERE and spec.component not in ELSEWHERE_COMPONENTS]
+
+
+def control_for(sync: SessionSync, spec: FieldSpec) -> ui.element:
+    """One control: its changes go to the session, the session's values come back into it."""
+    with ui.row().classes('w-full items-center no-wrap gap-1'):
+        control = field_control(spec, sync.value(spec.key), lambda value: sync.send({spec.key: value}))
+        control.classes('grow').mark(f'control-{spec.key}')
+        if spec.key in ('seed', 'base_seed'):
+            ui.button(icon='casino', on_click=lambda: sync.send({spec.key: random.randrange(0, 2 ** 31)})) \
+                .props('flat round dense').tooltip('A random seed').mark(f'randomize-{spec.key}')
+    if spec.description:
+        control.tooltip(spec.description)
+    sync.watch(spec.key, lambda value: set_control(control, value), control)
+    return control
+
+
+def set_control(control: ui.element, value: Any) -> None:
+    """Show a value in a generated control."""
+    if value is None:
+        return
+    setter = getattr(control, 'set_value', None)
+    if setter is None:
+        return
+    if isinstance(control, ui.input_chips):
+        value = [str(v) for v in value]
+    setter(value)
+
+
+def raw_parameters(sync: SessionSync) -> None:
+    """A JSON box for keys no control covers (plugins, experiments): sent as one parameters message."""
+
+    def send() -> None:
+        try:
+            message = json.loads(box.value or '{}')
+        except ValueError as error:
+            box.props(f'error error-message="{_attr(str(error))}"')
+            return
+        if not isinstance(message, dict):
+            box.props('error error-message="a JSON object, like {&quot;noise_scale&quot;: 0.5}"')
+            return
+        box.props(remove='error error-message')
+        sync.send(message)
+
+    with ui.row().classes('w-full items-start no-wrap gap-1'):
+        box = ui.input(placeholder='{"noise_scale": 0.4}').props('dense').classes('grow font-mono ds-raw-parameters') \
+            .mark('raw-parameters')
+        box.on('keydown.enter', send)
+        ui.button(icon='send', on_click=send).props('flat round dense').tooltip('Send').mark('send-raw-parameters')
+
+
+def _attr(text: str) -> str:
+    return text.replace('"', '&quot;')

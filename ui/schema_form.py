@@ -1,0 +1,177 @@
+"""Controls generated from a pipeline's JSON schema and its `ui` metadata, so a new pipeline needs no UI code."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from nicegui import ui
+
+from .denoising_steps import DenoisingSteps
+
+Kind = Literal['bool', 'int', 'float', 'enum', 'text', 'list']
+OnChange = Callable[[Any], Any]
+
+
+@dataclass(slots=True)
+class FieldSpec:
+    """One property of a schema, as the studio shows it."""
+
+    key: str
+    label: str
+    kind: Kind
+    component: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    default: Any = None
+    options: list[Any] = field(default_factory=list)
+    order: int = 1000
+    description: str | None = None
+    is_load_param: bool = False
+    item_kind: Kind | None = None  # for lists: what each entry is
+
+
+def schema_fields(schema: dict[str, Any]) -> list[FieldSpec]:
+    """The properties of a pydantic JSON schema that the studio can show, in `ui.order`."""
+    definitions = schema.get('$defs', {})
+    specs = [spec for key, prop in schema.get('properties', {}).items()
+             if (spec := field_spec(key, prop, definitions)) is not None]
+    return sorted(specs, key=lambda spec: (spec.order, spec.key))
+
+
+def field_spec(key: str, prop: dict[str, Any], definitions: dict[str, Any]) -> FieldSpec | None:
+    """How one property is shown (None for shapes a form cannot edit, such as nested objects)."""
+    meta = prop.get('ui') or {}
+    body = _resolve(prop, definitions)
+    kind = _kind(body)
+    if kind is None:
+        return None
+    label = meta.get('label') or prop.get('title') or key.replace('_', ' ').capitalize()
+    return FieldSpec(key=key, label=label, kind=kind, component=meta.get('component'),
+                     minimum=_bound(body, 'minimum', 'exclusiveMinimum'),
+                     maximum=_bound(body, 'maximum', 'exclusiveMaximum'),
+                     default=prop.get('default', body.get('default')), options=list(body.get('enum', [])),
+                     order=int(meta.get('order', 1000)), description=prop.get('description'),
+                     is_load_param=bool(meta.get('is_load_param')),
+                     item_kind=_kind(body.get('items', {})) if kind == 'list' else None)
+
+
+def field_control(spec: FieldSpec, value: Any, on_change: OnChange) -> ui.element:
+    """An input for one field; `on_change` gets each new valid value. The element has `set_value`."""
+    value = spec.default if value is None else value
+    if spec.component == 'denoising_steps' or (spec.kind == 'list' and spec.key == 'denoising_step_list'):
+        return DenoisingSteps(spec.label, value or [], on_change)
+    if spec.kind == 'bool':
+        return ui.switch(spec.label, value=bool(value), on_change=lambda e: on_change(bool(e.value))).props('dense')
+    if spec.kind == 'enum':
+        return ui.select(spec.options, label=spec.label, value=value,
+                         on_change=lambda e: on_change(e.value)).props('dense').classes('w-full')
+    if spec.kind == 'float' and spec.minimum is not None and spec.maximum is not None:
+        return LabelledSlider(spec, float(value if value is not None else spec.minimum), on_change)
+    if spec.kind in ('int', 'float'):
+        return number_input(spec, value, on_change)
+    if spec.kind == 'list':
+        return list_input(spec, value, on_change)
+    text = ui.input(spec.label, value=str(value or '')).props('dense').classes('w-full')
+    text.on('keydown.enter', lambda: on_change(text.value))
+    text.on('blur', lambda: on_change(text.value))
+    return text
+
+
+def list_input(spec: FieldSpec, value: Any, on_change: OnChange) -> ui.input_chips:
+    """Chips for a list of numbers or words; numbers are checked before they are sent."""
+    numeric = spec.item_kind in ('int', 'float')
+
+    def parse(chips: list[str]) -> list[Any] | None:
+        if not numeric:
+            return list(chips)
+        try:
+            return [int(chip) if spec.item_kind == 'int' else float(chip) for chip in chips]
+        except ValueError:
+            return None
+
+    def changed(chips: list[str]) -> None:
+        if (values := parse(chips)) is not None:
+            on_change(values)
+
+    return ui.input_chips(spec.label, value=[str(v) for v in value or []], new_value_mode='add',
+                          on_change=lambda e: changed(list(e.value)),
+                          validation=lambda chips: None if parse(chips) is not None else 'numbers only') \
+        .props('dense').classes('w-full')
+
+
+def number_input(spec: FieldSpec, value: Any, on_change: OnChange) -> ui.number:
+    """A number field that only reports values inside the field's bounds."""
+    integer = spec.kind == 'int'
+
+    def changed(new: float | None) -> None:
+        if new is None or (spec.minimum is not None and new < spec.minimum) or \
+                (spec.maximum is not None and new > spec.maximum):
+            return
+        on_change(int(new) if integer else float(new))
+
+    number = ui.number(spec.label, value=value, min=spec.minimum, max=spec.maximum, step=1 if integer else 0.01,
+                       precision=0 if integer else None).props('dense').classes('w-full')
+    number.on('keydown.enter', lambda: changed(number.value))
+    number.on('blur', lambda: changed(number.value))
+    return number
+
+
+class LabelledSlider(ui.column):
+    """A slider with its label and value readout on one line above it."""
+
+    def __init__(self, spec: FieldSpec, value: float, on_change: OnChange) -> None:
+        super().__init__()
+        self.classes('w-full gap-0')
+        span = (spec.maximum or 1.0) - (spec.minimum or 0.0)
+        step = 0.01 if span <= 2 else 0.1 if span <= 20 else 1.0
+        with self:
+            with ui.row().classes('w-full items-center no-wrap'):
+                ui.label(spec.label).classes('ds-field-label')
+                ui.space()
+                self.readout = ui.label(f'{value:.2f}').classes('ds-readout')
+            self.slider = ui.slider(min=spec.minimum or 0.0, max=spec.maximum or 1.0, step=step, value=value,
+                                    on_change=lambda e: self._changed(e.value, on_change)).props('dense')
+
+    def _changed(self, value: float | None, on_change: OnChange) -> None:
+        if value is None:
+            return
+        self.readout.set_text(f'{value:.2f}')
+        on_change(float(value))
+
+    def set_value(self, value: Any) -> None:
+        if value is None:
+            return
+        self.readout.set_text(f'{float(value):.2f}')
+        self.slider.set_value(float(value))
+
+    @property
+    def value(self) -> float:
+        return float(self.slider.value)
+
+
+def _resolve(prop: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    """The property's own schema: `$ref` followed, the non-null branch of `anyOf` (for `X | None`) taken."""
+    if '$ref' in prop:
+        return {**prop, **definitions.get(prop['$ref'].rsplit('/', 1)[-1], {})}
+    for combined in ('anyOf', 'oneOf', 'allOf'):
+        if combined in prop:
+            branches = [b for b in prop[combined] if b.get('type') != 'null']
+            if branches:
+                return {**prop, **_resolve(branches[0], definitions)}
+    return prop
+
+
+def _kind(body: dict[str, Any]) -> Kind | None:
+    if 'enum' in body:
+        return 'enum'
+    kinds: dict[str, Kind] = {'boolean': 'bool', 'integer': 'int', 'number': 'float', 'string': 'text', 'array': 'list'}
+    kind = kinds.get(str(body.get('type')))
+    if kind == 'list' and body.get('items', {}).get('type') not in ('integer', 'number', 'string'):
+        return None
+    return kind
+
+
+def _bound(body: dict[str, Any], inclusive: str, exclusive: str) -> float | None:
+    value = body.get(inclusive, body.get(exclusive))
+    return None if value is None else float(value)

@@ -1,0 +1,81 @@
+"""The session panel: who is connected, links to share, and who changed what lately."""
+from __future__ import annotations
+
+import time
+
+from nicegui import ui
+
+from api.context import ServerContext
+from rtc.peers import Role
+
+from .shortcuts import shortcut_table
+from .sync import SessionSync
+from .theme import hint, section
+
+LOG_ENTRIES = 8
+ROLE_ICONS = {'control': 'tune', 'view': 'visibility'}
+
+
+class SessionPanel:
+    """Peers of the session by role, share links (controllers only), the change log and the shortcut list."""
+
+    def __init__(self, context: ServerContext, sync: SessionSync, base_url: str) -> None:
+        self.context = context
+        self.sync = sync
+        session = sync.session
+        with section('Connected', 'group'):
+            self.peers = ui.column().classes('w-full gap-1').mark('peer-list')
+        if sync.can_control and session.tokens:
+            with section('Share', 'share', hint='anyone with a link can join'):
+                for role, token in session.tokens.items():
+                    url = f'{base_url.rstrip("/")}/s/{session.id}?token={token}'
+                    with ui.row().classes('w-full items-center no-wrap gap-1'):
+                        ui.icon(ROLE_ICONS.get(role, 'link'), size='16px').classes('ds-muted')
+                        ui.input(value=url).props('dense readonly borderless').classes('grow font-mono text-xs') \
+                            .mark(f'link-{role}')
+                        ui.button(icon='content_copy', on_click=lambda u=url: ui.clipboard.write(u)) \
+                            .props('flat round dense size=sm').tooltip(f'Copy the {role} link')
+        with section('Recent changes', 'history'):
+            self.log = ui.column().classes('w-full gap-0 ds-log').mark('change-log')
+        with section('Keyboard', 'keyboard'):
+            shortcut_table()
+        self.shown_peers: list[tuple[Role, str]] | None = None
+        self.shown_log: list[tuple[float, str, list[str]]] | None = None
+        sync.every(5, self.show, self.peers)
+
+    def show(self) -> None:
+        """Refresh the peer list and the change log when they changed."""
+        peers = sorted((peer.role, peer.label) for peer in self.context.peers.of_session(self.sync.session.id))
+        if peers != self.shown_peers:
+            self.shown_peers = peers
+            self.peers.clear()
+            with self.peers:
+                if not peers:
+                    hint('Nobody is connected over WebRTC.')
+                for role, label in peers:
+                    with ui.row().classes('items-center gap-2 no-wrap'):
+                        ui.icon(ROLE_ICONS.get(role, 'person'), size='16px') \
+                            .classes('text-primary' if role == 'control' else 'ds-muted')
+                        ui.label(label).classes('font-mono text-xs')
+                        if label == self.sync.source:
+                            ui.badge('this tab', color='grey-8').classes('ds-flag')
+                        ui.label(role).classes('ds-hint')
+        entries = list(self.sync.session.change_log)[-LOG_ENTRIES:]
+        if entries != self.shown_log:
+            self.shown_log = entries
+            self.log.clear()
+            with self.log:
+                if not entries:
+                    hint('No changes yet.')
+                for at, who, keys in reversed(entries):
+                    with ui.row().classes('w-full no-wrap gap-2 ds-log-row'):
+                        ui.label(time.strftime('%H:%M:%S', time.localtime(at))).classes('ds-readout')
+                        ui.label(who).classes('font-mono text-xs w-24 truncate')
+                        ui.label(', '.join(keys)).classes('text-xs grow truncate')
+
+
+def peer_summary(context: ServerContext, session_id: str) -> str:
+    """'2 controlling · 1 watching' for the header."""
+    peers = context.peers.of_session(session_id)
+    controlling = sum(peer.role == 'control' for peer in peers)
+    return f'{controlling} controlling · {len(peers) - controlling} watching'
