@@ -63,7 +63,8 @@ def test_the_browser_microphone_drives_the_features(server: RunningServer, brows
                          json={'source': {'kind': 'microphone'}, 'preset': 'beat-pulse'})
     assert started.status_code == 200, started.text
 
-    energies, status = [], {}
+    energies: list[float] = []
+    status: dict = {}
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and (len(energies) < 40 or max(energies) < 0.3):
         time.sleep(0.05)

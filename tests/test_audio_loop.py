@@ -191,7 +191,7 @@ class ListeningClient(ScopeClient):
                 frame = await track.recv()
             except Exception:
                 return
-            self.audio.append(frame.to_ndarray())
+            self.audio.append(frame.to_ndarray())  # type: ignore[union-attr]
 
 
 class BeatTrack(MediaStreamTrack):

@@ -129,7 +129,7 @@ async def test_websocket_video_delivers_jpeg_frames_and_takes_parameters(server:
             assert all(isinstance(f, bytes) and f[:2] == b'\xff\xd8' for f in frames)
             await socket.send(json.dumps({'noise_scale': 0.11}))
             await socket.send('{broken')
-            replies = []
+            replies: list[dict] = []
             while len(replies) < 2:
                 message = await socket.recv()
                 if isinstance(message, str):

@@ -9,6 +9,7 @@ from nicegui.testing import User
 
 from api.session_links import create_named_session, studio_session
 from ui.prompt_list import APPLY_KEY
+from ui.schema_form import LabelledSlider
 from ui.shortcuts import SHORTCUTS
 
 # pylint: disable=missing-function-docstring
@@ -44,7 +45,9 @@ async def test_two_tabs_show_the_same_values_live(studio: User, create_user: Cal
     await second.open('/')
     studio.find(marker='prompt-0').type(', now golden').trigger(APPLY_KEY)
     await second.should_see('a dreamy nebula of soft light, now golden')
-    second.find(marker='control-noise_scale').elements.pop().set_value(0.25)
+    slider = second.find(marker='control-noise_scale').elements.pop()
+    assert isinstance(slider, LabelledSlider)
+    slider.set_value(0.25)
     await asyncio.sleep(0.3)
     assert studio_session(app.state.context).state.snapshot()['noise_scale'] == 0.25
     slider = next(iter(studio.find(marker='control-noise_scale').elements))
