@@ -12,6 +12,7 @@ class DreamstageSocketVideo {
     this.onState = onState;
     this.socket = null;
     this.frames = 0;
+    this.bytes = 0;
     this.drawing = false;
   }
 
@@ -28,6 +29,7 @@ class DreamstageSocketVideo {
       if (typeof event.data === "string") {
         if (this.onMessage) this.onMessage(JSON.parse(event.data));
       } else {
+        this.bytes += event.data.size;
         this.draw(event.data);
       }
     };

@@ -4,6 +4,7 @@
 
 const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 const DISCONNECTED_GRACE_MS = 3000;
+const FALLBACK_AFTER_MS = 8000;  // no WebRTC media by then: switch to JPEG frames over a WebSocket
 
 class DreamstageStream {
   constructor(video, { baseUrl = "", initialParameters = {}, onMessage = null, onState = null,
@@ -23,10 +24,17 @@ class DreamstageStream {
     this.attempts = 0;
     this.retryTimer = null;
     this.graceTimer = null;
+    this.fallbackTimer = null;
+    this.path = "WebRTC";       // or "WebSocket" once WebRTC could not connect (UDP blocked, no TURN)
+    this.socket = null;
   }
 
   async start() {
     this.wanted = true;
+    if (this.canFallBack()) {
+      if (typeof RTCPeerConnection === "undefined") return this.fallBack("this browser has no WebRTC");
+      this.fallbackTimer = setTimeout(() => this.fallBack("WebRTC did not connect"), FALLBACK_AFTER_MS);
+    }
     try {
       return await this.connect();
     } catch (error) {
@@ -36,6 +44,7 @@ class DreamstageStream {
   }
 
   send(parameters) {
+    if (this.socket) return this.socket.send(parameters);
     if (this.channel && this.channel.readyState === "open") this.channel.send(JSON.stringify(parameters));
   }
 
@@ -43,6 +52,9 @@ class DreamstageStream {
     this.wanted = false;
     clearTimeout(this.retryTimer);
     clearTimeout(this.graceTimer);
+    clearTimeout(this.fallbackTimer);
+    if (this.socket) this.socket.stop();
+    this.socket = null;
     await this.hangUp();
     this.setState("stopped");
   }
@@ -95,7 +107,10 @@ class DreamstageStream {
     const state = pc.connectionState;
     this.setState(state);
     clearTimeout(this.graceTimer);
-    if (state === "connected") this.attempts = 0;
+    if (state === "connected") {
+      this.attempts = 0;
+      clearTimeout(this.fallbackTimer);
+    }
     else if (state === "failed" || state === "closed") this.drop(`connection ${state}`);
     else if (state === "disconnected") {
       this.graceTimer = setTimeout(() => { if (pc === this.pc) this.drop("connection lost"); }, DISCONNECTED_GRACE_MS);
@@ -108,8 +123,32 @@ class DreamstageStream {
     this.scheduleReconnect(reason);
   }
 
+  // Show the session through the WebSocket video path: JPEG frames drawn on a canvas whose stream the <video> plays.
+  async fallBack(reason) {
+    if (!this.wanted || this.socket || !this.canFallBack()) return null;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.fallbackTimer);
+    this.path = "WebSocket";
+    await this.hangUp();
+    const canvas = document.createElement("canvas");
+    canvas.width = 2;
+    canvas.height = 2;
+    this.socket = new DreamstageSocketVideo(canvas, {
+      baseUrl: this.baseUrl, sessionId: this.initialParameters.session_id, token: this.initialParameters.session_token,
+      onMessage: this.onMessage, onState: (state) => this.setState(state),
+    });
+    this.socket.start();
+    this.video.srcObject = canvas.captureStream(30);
+    this.setState(`connecting (WebSocket: ${reason})`);
+    return null;
+  }
+
+  canFallBack() {
+    return typeof DreamstageSocketVideo !== "undefined" && Boolean(this.initialParameters.session_token);
+  }
+
   scheduleReconnect(reason) {
-    if (!this.wanted) return;
+    if (!this.wanted || this.socket) return;
     clearTimeout(this.retryTimer);
     const delay = RECONNECT_DELAYS_MS[Math.min(this.attempts, RECONNECT_DELAYS_MS.length - 1)];
     this.attempts += 1;

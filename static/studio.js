@@ -47,6 +47,7 @@ class DreamstageStudio {
     const pc = this.stream.pc;
     const figures = { presented: this.presented, time: now, bytes: 0, jitterDelay: 0, emitted: 0, decodeTime: 0,
       decoded: 0, rtt: null };
+    if (this.stream.socket) figures.bytes = this.stream.socket.bytes;
     if (pc) {
       try {
         (await pc.getStats()).forEach((report) => {
@@ -88,7 +89,7 @@ class DreamstageStudio {
     const recording = this.recorder ? `<span class="ds-rec">● REC ${this.recordingSeconds()} s</span>` : "";
     this.overlay.innerHTML = `<span>${s.fps.toFixed(1)} fps</span><span>${size}</span><span>${latency}</span>` +
       `<span>${Math.round(s.kbps)} kbit/s</span><span class="ds-conn" data-state="${this.connection.split(" ")[0]}">` +
-      `${this.connection}</span>${recording}`;
+      `${this.connection}</span><span class="ds-path">${this.stream.path}</span>${recording}`;
     this.overlay.dataset.fps = s.fps.toFixed(1);
     this.overlay.dataset.width = s.width;
   }

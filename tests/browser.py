@@ -5,16 +5,19 @@ import functools
 import os
 import shutil
 import threading
+import time
+from collections.abc import Callable
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 PAGES = Path(__file__).resolve().parent / 'pages'
+T = TypeVar('T')
 CHROMIUM_NAMES = ('chromium', 'chromium-browser', 'google-chrome')
 CHROMIUM_FLAGS = (
     '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=800,800',
@@ -38,12 +41,13 @@ def missing_browser() -> str | None:
     return None
 
 
-def start_chromium(user_data_dir: Path) -> webdriver.Chrome:
-    """Headless Chromium under chromedriver from PATH, with a fresh profile and nothing downloaded by Selenium."""
+def start_chromium(user_data_dir: Path, without: tuple[str, ...] = ()) -> webdriver.Chrome:
+    """Headless Chromium under chromedriver from PATH, with a fresh profile and nothing downloaded by Selenium
+    (`without`: flags to leave out, e.g. `--allow-loopback-in-peer-connection` so WebRTC cannot connect)."""
     os.environ['SE_OFFLINE'] = 'true'  # Selenium Manager must not look for drivers online
     options = webdriver.ChromeOptions()
     options.binary_location = chromium_binary() or 'chromium'
-    for flag in (*CHROMIUM_FLAGS, f'--user-data-dir={user_data_dir}'):
+    for flag in (*(f for f in CHROMIUM_FLAGS if f not in without), f'--user-data-dir={user_data_dir}'):
         options.add_argument(flag)
     options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
     driver = webdriver.Chrome(options=options, service=Service(shutil.which('chromedriver')))
@@ -88,3 +92,14 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+def wait_until(condition: Callable[[], T | None], timeout: float, interval: float = 0.25) -> T | None:
+    """The first truthy result of `condition`, polled until `timeout` seconds pass (then None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if result := condition():
+            return result
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(interval)

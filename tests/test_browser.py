@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -11,7 +10,7 @@ import httpx
 import pytest
 from selenium import webdriver
 
-from .browser import StaticSite, console_log, missing_browser, start_chromium
+from .browser import StaticSite, console_log, missing_browser, start_chromium, wait_until
 from .server import ROOT, RunningServer
 
 if reason := missing_browser():
@@ -142,13 +141,3 @@ def mean_colour(driver: webdriver.Chrome) -> list[float]:
     """The picture's mean red, green and blue (0..255)."""
     return driver.execute_async_script(MEAN_COLOUR)
 
-
-def wait_until(condition: Callable[[], T | None], timeout: float, interval: float = 0.25) -> T | None:
-    """The first truthy result of `condition`, polled until `timeout` seconds pass (then None)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if result := condition():
-            return result
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(interval)

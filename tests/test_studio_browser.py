@@ -20,7 +20,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 
-from .browser import console_log, missing_browser, start_chromium
+from .browser import console_log, missing_browser, start_chromium, wait_until
 from .server import ROOT, RunningServer
 
 if reason := missing_browser():
@@ -354,13 +354,3 @@ def webm(width: int, height: int, colour: tuple[int, int, int], frames: int = 60
             container.mux(packet)
     return buffer.getvalue()
 
-
-def wait_until(condition: Callable[[], T | None], timeout: float, interval: float = 0.25) -> T | None:
-    """The first truthy result of `condition`, polled until `timeout` seconds pass (then None)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if result := condition():
-            return result
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(interval)

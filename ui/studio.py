@@ -26,7 +26,8 @@ from .theme import apply_theme, notify, section
 from .transition_panel import TransitionPanel
 from .video_panel import VideoPanel
 
-SCRIPTS = '<script src="/static/stream.js"></script><script src="/static/studio.js"></script>'
+SCRIPTS = ('<script src="/static/socket_video.js"></script><script src="/static/stream.js"></script>'
+           '<script src="/static/studio.js"></script>')
 
 
 def studio(context: ServerContext, session: Session, token: str, *, base_url: str, studio_link: bool) -> None:

@@ -1,0 +1,103 @@
+"""Chromium on a shared session: a view link beside aiortc controllers, and the WebSocket path when WebRTC fails."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium import webdriver
+
+from .browser import console_log, missing_browser, start_chromium, wait_until
+from .scope_client import ScopeClient
+from .server import ROOT, RunningServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(missing_browser()), reason=missing_browser() or '')]
+
+PICTURE = '''
+const done = arguments[arguments.length - 1];
+const video = document.querySelector("video");
+if (!video || !video.videoWidth) { done(null); return; }
+const canvas = document.createElement("canvas");
+canvas.width = 64; canvas.height = 64;
+const context = canvas.getContext("2d");
+context.drawImage(video, 0, 0, 64, 64);
+const pixels = context.getImageData(0, 0, 64, 64).data;
+const total = [0, 0, 0];
+for (let i = 0; i < pixels.length; i += 4) {
+  total[0] += pixels[i]; total[1] += pixels[i + 1]; total[2] += pixels[i + 2];
+}
+done({width: video.videoWidth, colour: total.map((sum) => sum / 4096),
+      path: document.querySelector(".ds-path")?.textContent || "",
+      state: document.querySelector(".ds-conn-state")?.textContent || ""});
+'''
+
+
+@pytest.fixture
+def session(server: RunningServer) -> Iterator[dict]:
+    """A named session on the shared server, ended afterwards."""
+    created = httpx.post(f'{server.url}/api/v1/sessions', json={'name': 'browser-jam'}).json()
+    yield created
+    httpx.delete(f"{server.url}/api/v1/sessions/{created['id']}")
+
+
+def picture(driver: webdriver.Chrome) -> dict | None:
+    """The studio video's width, mean colour, video path and connection state (None before video plays)."""
+    return driver.execute_async_script(PICTURE)
+
+
+def test_a_browser_viewer_follows_changes_made_by_aiortc_controllers(server: RunningServer, session: dict,
+                                                                     tmp_path: Path) -> None:
+    """Two aiortc controllers and a Chromium view link share a session; a controller's prompt reaches the browser."""
+
+    async def controllers() -> list[ScopeClient]:
+        clients = []
+        for label in ('left', 'right'):
+            client = ScopeClient(server.url)
+            await client.connect({'session_id': session['id'], 'session_token': session['control_token'],
+                                  'client_label': label})
+            await client.wait_frames(3)
+            clients.append(client)
+        return clients
+
+    loop = asyncio.new_event_loop()
+    clients = loop.run_until_complete(controllers())
+    driver = start_chromium(tmp_path / 'profile')
+    try:
+        loop.run_until_complete(asyncio.wait_for(clients[0].channel_open.wait(), 5))
+        clients[0].send({'prompts': [{'text': 'fire, flames, burning red embers', 'weight': 1.0}]})
+        driver.get(session['view_url'])
+        red = wait_until(lambda: p if (p := picture(driver)) and p['colour'][0] > p['colour'][2] + 10 else None, 30)
+        assert red, f'no red picture in the viewer\n{console_log(driver)}\n{server.output()}'
+        assert red['path'] == 'WebRTC'
+        clients[1].send({'prompts': [{'text': 'deep blue ocean water, underwater light', 'weight': 1.0}]})
+        loop.run_until_complete(asyncio.sleep(0.1))
+        blue = wait_until(lambda: p if (p := picture(driver)) and p['colour'][2] > p['colour'][0] + 10 else None, 20)
+        assert blue, f'the viewer did not follow the change\n{console_log(driver)}'
+        detail = httpx.get(f"{server.url}/api/v1/sessions/{session['id']}").json()
+        assert (detail['controllers'], detail['viewers']) == (2, 1)
+    finally:
+        driver.quit()
+        for client in clients:
+            loop.run_until_complete(client.close())
+        loop.close()
+
+
+def test_without_webrtc_the_studio_falls_back_to_websocket_video(server: RunningServer, session: dict,
+                                                                 tmp_path: Path) -> None:
+    """Where WebRTC cannot connect (no loopback candidates: like UDP blocked), frames come over the WebSocket."""
+    driver = start_chromium(tmp_path / 'profile', without=('--allow-loopback-in-peer-connection',
+                                                            '--use-fake-ui-for-media-stream'))
+    try:
+        driver.get(session['control_url'])
+        shown = wait_until(lambda: p if (p := picture(driver)) and p['width'] > 100 else None, 40)
+        assert shown, f'no video over the WebSocket\n{console_log(driver)}\n{server.output()}'
+        assert shown['path'] == 'WebSocket' and 'WebSocket' in shown['state']
+        first = shown['colour']
+        changed = wait_until(lambda: p if (p := picture(driver)) and p['colour'] != first else None, 10)
+        assert changed, 'the WebSocket video is not moving'
+        (ROOT / 'artifacts').mkdir(exist_ok=True)
+        driver.save_screenshot(str(ROOT / 'artifacts' / 'websocket-fallback.png'))
+    finally:
+        driver.quit()
