@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from typing import Protocol
 
@@ -20,12 +21,14 @@ class InputQueue:
     def __init__(self, capacity: int = 8) -> None:
         self.frames: deque[InputFrame] = deque(maxlen=capacity)
         self.received = 0
+        self.last_received = 0.0  # time.monotonic() of the newest frame
         self._ready = threading.Condition()
 
     def put(self, frame: InputFrame) -> None:
         with self._ready:
             self.frames.append(frame)
             self.received += 1
+            self.last_received = time.monotonic()
             self._ready.notify_all()
 
     def take(self, count: int, timeout: float) -> list[InputFrame] | None:

@@ -104,6 +104,9 @@ class Session:
         self.pipeline, self.pipeline_id = pipeline, pipeline_id
         if self.input_mode not in pipeline.info.supported_modes:
             self.input_mode = pipeline.info.default_mode
+        elif self.input_mode == 'video' and 'text' in pipeline.info.supported_modes \
+                and time.monotonic() - self.inputs.last_received > 2.0:
+            self.input_mode, self.follows_input = 'text', True  # no video is coming in: generate from prompts
         self.worker = PipelineWorker(self, on_fatal=self._fail_from_worker)
         self.state.update({'reset_cache': True})
         if not self.closed:
