@@ -26,6 +26,28 @@ CHROMIUM_FLAGS = (
     '--disable-sync', '--no-first-run', '--disable-quic', '--disable-features=WebRtcHideLocalIpsWithMdns',
 )
 
+# The mean RGB of a video (the CSS selector in the first argument), drawn small on a canvas, averaged over five
+# samples 100 ms apart.
+MEAN_COLOUR = '''
+const [selector, done] = arguments;
+const video = document.querySelector(selector);
+const canvas = Object.assign(document.createElement("canvas"), {width: 64, height: 64});
+const context = canvas.getContext("2d", {willReadFrequently: true});
+const total = [0, 0, 0];
+let samples = 0;
+const sample = () => {
+  context.drawImage(video, 0, 0, canvas.width, canvas.height);
+  const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  for (let i = 0; i < pixels.length; i += 4) {
+    total[0] += pixels[i]; total[1] += pixels[i + 1]; total[2] += pixels[i + 2];
+  }
+  samples += 1;
+  if (samples < 5) { setTimeout(sample, 100); return; }
+  done(total.map((sum) => sum / (samples * canvas.width * canvas.height)));
+};
+sample();
+'''
+
 
 def chromium_binary() -> str | None:
     """The Chromium executable on PATH, if any."""

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from selenium import webdriver
 
-from .browser import StaticSite, console_log, missing_browser, start_chromium, wait_until
+from .browser import MEAN_COLOUR, StaticSite, console_log, missing_browser, start_chromium, wait_until
 from .server import ROOT, RunningServer
 
 if reason := missing_browser():
@@ -42,26 +42,6 @@ video.requestVideoFrameCallback(count);
 setTimeout(() => done({presented, decoded: quality() - start.decoded, seconds: video.currentTime - start.time}), ms);
 '''
 
-# The mean RGB of the picture (drawn small on a canvas), averaged over five samples 100 ms apart.
-MEAN_COLOUR = '''
-const done = arguments[0];
-const video = document.getElementById("video");
-const canvas = Object.assign(document.createElement("canvas"), {width: 64, height: 64});
-const context = canvas.getContext("2d", {willReadFrequently: true});
-const total = [0, 0, 0];
-let samples = 0;
-const sample = () => {
-  context.drawImage(video, 0, 0, canvas.width, canvas.height);
-  const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
-  for (let i = 0; i < pixels.length; i += 4) {
-    total[0] += pixels[i]; total[1] += pixels[i + 1]; total[2] += pixels[i + 2];
-  }
-  samples += 1;
-  if (samples < 5) { setTimeout(sample, 100); return; }
-  done(total.map((sum) => sum / (samples * canvas.width * canvas.height)));
-};
-sample();
-'''
 
 
 @pytest.fixture
@@ -139,5 +119,5 @@ def page_state(driver: webdriver.Chrome) -> dict[str, Any]:
 
 def mean_colour(driver: webdriver.Chrome) -> list[float]:
     """The picture's mean red, green and blue (0..255)."""
-    return driver.execute_async_script(MEAN_COLOUR)
+    return driver.execute_async_script(MEAN_COLOUR, '#video')
 

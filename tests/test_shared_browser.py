@@ -47,41 +47,35 @@ def picture(driver: webdriver.Chrome) -> dict | None:
     return driver.execute_async_script(PICTURE)
 
 
-def test_a_browser_viewer_follows_changes_made_by_aiortc_controllers(server: RunningServer, session: dict,
-                                                                     tmp_path: Path) -> None:
+async def test_a_browser_viewer_follows_changes_made_by_aiortc_controllers(server: RunningServer, session: dict,
+                                                                           tmp_path: Path) -> None:
     """Two aiortc controllers and a Chromium view link share a session; a controller's prompt reaches the browser."""
-
-    async def controllers() -> list[ScopeClient]:
-        clients = []
-        for label in ('left', 'right'):
-            client = ScopeClient(server.url)
-            await client.connect({'session_id': session['id'], 'session_token': session['control_token'],
-                                  'client_label': label})
-            await client.wait_frames(3)
-            clients.append(client)
-        return clients
-
-    loop = asyncio.new_event_loop()
-    clients = loop.run_until_complete(controllers())
-    driver = start_chromium(tmp_path / 'profile')
+    clients = []
+    for label in ('left', 'right'):
+        client = ScopeClient(server.url)
+        await client.connect({'session_id': session['id'], 'session_token': session['control_token'],
+                              'client_label': label})
+        await client.wait_frames(3)
+        await asyncio.wait_for(client.channel_open.wait(), 5)
+        clients.append(client)
+    driver = await asyncio.to_thread(start_chromium, tmp_path / 'profile')
     try:
-        loop.run_until_complete(asyncio.wait_for(clients[0].channel_open.wait(), 5))
         clients[0].send({'prompts': [{'text': 'fire, flames, burning red embers', 'weight': 1.0}]})
-        driver.get(session['view_url'])
-        red = wait_until(lambda: p if (p := picture(driver)) and p['colour'][0] > p['colour'][2] + 10 else None, 30)
+        await asyncio.to_thread(driver.get, session['view_url'])
+        red = await asyncio.to_thread(
+            wait_until, lambda: p if (p := picture(driver)) and p['colour'][0] > p['colour'][2] + 10 else None, 30)
         assert red, f'no red picture in the viewer\n{console_log(driver)}\n{server.output()}'
         assert red['path'] == 'WebRTC'
         clients[1].send({'prompts': [{'text': 'deep blue ocean water, underwater light', 'weight': 1.0}]})
-        loop.run_until_complete(asyncio.sleep(0.1))
-        blue = wait_until(lambda: p if (p := picture(driver)) and p['colour'][2] > p['colour'][0] + 10 else None, 20)
+        blue = await asyncio.to_thread(
+            wait_until, lambda: p if (p := picture(driver)) and p['colour'][2] > p['colour'][0] + 10 else None, 20)
         assert blue, f'the viewer did not follow the change\n{console_log(driver)}'
         detail = httpx.get(f"{server.url}/api/v1/sessions/{session['id']}").json()
         assert (detail['controllers'], detail['viewers']) == (2, 1)
     finally:
-        driver.quit()
+        await asyncio.to_thread(driver.quit)
         for client in clients:
-            loop.run_until_complete(client.close())
-        loop.close()
+            await client.close()
 
 
 def test_without_webrtc_the_studio_falls_back_to_websocket_video(server: RunningServer, session: dict,

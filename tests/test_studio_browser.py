@@ -20,7 +20,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 
-from .browser import console_log, missing_browser, start_chromium, wait_until
+from .browser import MEAN_COLOUR, console_log, missing_browser, start_chromium, wait_until
 from .server import ROOT, RunningServer
 
 if reason := missing_browser():
@@ -45,26 +45,6 @@ setTimeout(() => done({presented, seconds: video.currentTime - start, width: vid
                        height: video.videoHeight}), ms);
 '''
 
-# The picture's mean RGB (drawn small on a canvas), averaged over five samples 100 ms apart.
-MEAN_COLOUR = '''
-const done = arguments[0];
-const video = document.querySelector(".ds-video");
-const canvas = Object.assign(document.createElement("canvas"), {width: 64, height: 64});
-const context = canvas.getContext("2d", {willReadFrequently: true});
-const total = [0, 0, 0];
-let samples = 0;
-const sample = () => {
-  context.drawImage(video, 0, 0, canvas.width, canvas.height);
-  const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
-  for (let i = 0; i < pixels.length; i += 4) {
-    total[0] += pixels[i]; total[1] += pixels[i + 1]; total[2] += pixels[i + 2];
-  }
-  samples += 1;
-  if (samples < 5) { setTimeout(sample, 100); return; }
-  done(total.map((sum) => sum / (samples * canvas.width * canvas.height)));
-};
-sample();
-'''
 
 BLOB = '''
 const [what, done] = arguments;
@@ -253,7 +233,7 @@ def playing(driver: webdriver.Chrome) -> dict[str, Any] | None:
 
 
 def mean_colour(driver: webdriver.Chrome) -> list[float]:
-    return driver.execute_async_script(MEAN_COLOUR)
+    return driver.execute_async_script(MEAN_COLOUR, '.ds-video')
 
 
 def connection(driver: webdriver.Chrome) -> str:
