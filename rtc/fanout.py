@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
@@ -13,54 +12,30 @@ from aiortc.mediastreams import MediaStreamError
 from pipeline.frame_bus import FrameBus
 
 from .encoder import VIDEO_CLOCK, EncodedFrame, VideoEncoder
+from .latest import LatestFanout
 
 log = logging.getLogger(__name__)
 REPEAT_AFTER = 0.1  # seconds without a new frame before the last picture is sent again (paused streams stay alive)
 
 
-class SharedEncoder:
+class SharedEncoder(LatestFanout[EncodedFrame]):
     """Encodes each new frame of a bus once (in a thread) while anyone watches; keeps the newest encoded frame."""
 
     def __init__(self, bus: FrameBus, codec: str) -> None:
-        self.bus = bus
+        super().__init__(bus)
         self.codec = codec
         self.encoder = VideoEncoder(codec)
-        self.latest: EncodedFrame | None = None
-        self.watchers = 0
         self.keyframe_wanted = True
         self.started = time.time()
-        self._changed = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._seq = 0
 
     def attach(self) -> None:
-        self.watchers += 1
-        self.keyframe_wanted = True
-        if self._task is None or self._task.done():
-            self._task = asyncio.ensure_future(self._run())
-
-    def detach(self) -> None:
-        self.watchers -= 1
-        if self.watchers <= 0 and self._task is not None:
-            self._task.cancel()
-            self._task = None
+        self.keyframe_wanted = True  # the new watcher starts with a keyframe
+        super().attach()
 
     def request_keyframe(self) -> None:
         self.keyframe_wanted = True
 
-    async def next(self, after_seq: int) -> EncodedFrame | None:
-        """The newest encoded frame after `after_seq` (None once the bus is closed)."""
-        while True:
-            latest = self.latest
-            if latest is not None and latest.seq > after_seq:
-                return latest
-            if self.bus.closed or self._task is None:
-                return None
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), 1.0)
-
-    async def _run(self) -> None:
+    async def produce(self) -> None:
         loop = asyncio.get_running_loop()
         source_seq = 0
         try:
@@ -76,17 +51,11 @@ class SharedEncoder:
                 pts = int((time.time() - self.started) * VIDEO_CLOCK)
                 force, self.keyframe_wanted = self.keyframe_wanted, False
                 data, keyframe = await loop.run_in_executor(None, self.encoder.encode, frame.image, pts, force)
-                if not data:
-                    continue
-                self._seq += 1
-                self.latest = EncodedFrame(data, pts, keyframe, self._seq, frame.seq)
-                self._changed.set()
-        except asyncio.CancelledError:
-            pass
+                if data:
+                    seq = self.latest_seq + 1
+                    self.publish(EncodedFrame(data, pts, keyframe, seq, frame.seq), seq)
         except Exception:
             log.exception('%s encoder failed', self.codec)
-        finally:
-            self._changed.set()
 
 
 class EncodedVideoTrack(MediaStreamTrack):

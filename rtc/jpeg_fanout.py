@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fractions
 import logging
 import time
@@ -12,6 +11,7 @@ import numpy as np
 
 from pipeline.frame_bus import FrameBus
 
+from .latest import LatestFanout
 from .stats import ENCODE
 
 log = logging.getLogger(__name__)
@@ -40,40 +40,14 @@ class JpegEncoder:
         return data
 
 
-class JpegFanout:
+class JpegFanout(LatestFanout[tuple[int, bytes]]):
     """While anyone watches, encodes each new frame of a session once; watchers always get the newest JPEG."""
 
     def __init__(self, bus: FrameBus) -> None:
-        self.bus = bus
+        super().__init__(bus)
         self.encoder = JpegEncoder()
-        self.latest: tuple[int, bytes] | None = None
-        self.watchers = 0
-        self._changed = asyncio.Event()
-        self._task: asyncio.Task | None = None
 
-    def attach(self) -> None:
-        self.watchers += 1
-        if self._task is None or self._task.done():
-            self._task = asyncio.ensure_future(self._run())
-
-    def detach(self) -> None:
-        self.watchers -= 1
-        if self.watchers <= 0 and self._task is not None:
-            self._task.cancel()
-            self._task = None
-
-    async def next(self, after: int) -> tuple[int, bytes] | None:
-        """The newest (number, JPEG) after `after`; None when the session ended."""
-        while True:
-            if self.latest is not None and self.latest[0] > after:
-                return self.latest
-            if self.bus.closed or self._task is None:
-                return None
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), 1.0)
-
-    async def _run(self) -> None:
+    async def produce(self) -> None:
         loop = asyncio.get_running_loop()
         seq = 0
         try:
@@ -83,11 +57,6 @@ class JpegFanout:
                     continue
                 seq = frame.seq
                 data = await loop.run_in_executor(None, self.encoder.encode, frame.image)
-                self.latest = (frame.seq, data)
-                self._changed.set()
-        except asyncio.CancelledError:
-            pass
+                self.publish((frame.seq, data), frame.seq)
         except Exception:
             log.exception('JPEG encoder failed')
-        finally:
-            self._changed.set()
