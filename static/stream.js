@@ -78,8 +78,11 @@ class DreamstageStream {
     const track = this.input && this.input.getVideoTracks()[0];
     if (track) pc.addTransceiver(track, { direction: "sendrecv", streams: [this.input] });
     else pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });  // music from the audio engine, in sync with the picture
+    const media = new MediaStream();
     pc.ontrack = (event) => {
-      this.video.srcObject = event.streams[0] || new MediaStream([event.track]);
+      media.addTrack(event.track);
+      if (this.video.srcObject !== media) this.video.srcObject = media;
     };
     const queued = [];
     pc.onicecandidate = (event) => {

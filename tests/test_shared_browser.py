@@ -95,3 +95,50 @@ def test_without_webrtc_the_studio_falls_back_to_websocket_video(server: Running
         driver.save_screenshot(str(ROOT / 'artifacts' / 'websocket-fallback.png'))
     finally:
         driver.quit()
+
+
+async def test_the_studio_hears_the_music_the_audio_engine_plays(server: RunningServer, session: dict,
+                                                                 tmp_path: Path) -> None:
+    """The studio page receives an audio track; when the engine plays a test beat, the audio bitrate jumps (Opus
+    sends tiny packets for silence and full ones for music)."""
+    driver = await asyncio.to_thread(start_chromium, tmp_path / 'profile')
+
+    async def audio_rate() -> float:
+        """Audio bytes per second received by the page over one second."""
+        before = await asyncio.to_thread(driver.execute_async_script, AUDIO_BYTES)
+        await asyncio.sleep(1.0)
+        return (await asyncio.to_thread(driver.execute_async_script, AUDIO_BYTES)) - before
+
+    try:
+        await asyncio.to_thread(driver.get, session['control_url'])
+        shown = await asyncio.to_thread(wait_until, lambda: picture(driver), 30)
+        assert shown, f'no video\n{console_log(driver)}'
+        tracks = driver.execute_script('return document.querySelector(".ds-video").srcObject.getAudioTracks().length')
+        assert tracks == 1
+        silent = await audio_rate()
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            started = await http.post(f"/api/v1/audio/sessions/{session['id']}/start",
+                                      json={'source': {'kind': 'test', 'bpm': 120}, 'preset': 'beat-pulse'})
+            assert started.status_code == 200, started.text
+            try:
+                await asyncio.sleep(0.5)
+                playing = await audio_rate()
+            finally:
+                await http.post(f"/api/v1/audio/sessions/{session['id']}/stop")
+        assert playing > 3 * silent + 1000, f'audio bytes/s: {silent} silent, {playing} playing'
+    finally:
+        await asyncio.to_thread(driver.quit)
+
+
+AUDIO_BYTES = '''
+const done = arguments[arguments.length - 1];
+const pc = window.dreamstage && window.dreamstage.pc;
+if (!pc) { done(0); return; }
+pc.getStats().then((stats) => {
+  let bytes = 0;
+  stats.forEach((report) => {
+    if (report.type === "inbound-rtp" && report.kind === "audio") bytes = report.bytesReceived || 0;
+  });
+  done(bytes);
+});
+'''

@@ -30,6 +30,8 @@ class VideoPanel:
                 .tooltip('PNG snapshot (S)').mark('snapshot')
             self.record = ui.button(icon='fiber_manual_record', on_click=self.toggle_recording) \
                 .props('flat round dense').tooltip('Record up to a minute of webm (V)').mark('record')
+            self.sound = ui.button(icon='volume_off', on_click=self.toggle_sound).props('flat round dense') \
+                .tooltip('Sound on/off (the music the audio engine plays)').mark('sound')
             ui.button(icon='query_stats', on_click=self.toggle_stats).props('flat round dense') \
                 .tooltip('Stats overlay (I)').mark('stats-toggle')
             ui.button(icon='fullscreen', on_click=self.fullscreen).props('flat round dense') \
@@ -73,6 +75,11 @@ class VideoPanel:
         else:
             self.record.props(remove='color')
         self.record.classes(add='ds-recording' if recording else '', remove='' if recording else 'ds-recording')
+
+    async def toggle_sound(self) -> None:
+        muted = await ui.run_javascript('const v = window.dreamstageStudio.video; v.muted = !v.muted; '
+                                        'if (!v.muted) v.play(); return v.muted;', timeout=3)
+        self.sound.props(f"icon={'volume_off' if muted else 'volume_up'}")
 
     def toggle_stats(self) -> None:
         ui.run_javascript('window.dreamstageStudio.toggleOverlay()')
