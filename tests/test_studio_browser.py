@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import shutil
 import struct
 import time
@@ -298,10 +299,10 @@ def choose(driver: webdriver.Chrome, label: str, option: str) -> None:
 
 
 def screenshot(driver: webdriver.Chrome, name: str, docs: bool = True) -> None:
-    """Save a screenshot as a test artifact (and as the README's picture of the studio)."""
+    """Save a screenshot as a test artifact (and, with DREAMSTAGE_UPDATE_DOCS=1, as the README's picture)."""
     ARTIFACTS.mkdir(exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / name))
-    if docs:
+    if docs and os.environ.get('DREAMSTAGE_UPDATE_DOCS') == '1':  # a test run leaves the work tree as it was
         (ROOT / 'docs').mkdir(exist_ok=True)
         shutil.copyfile(ARTIFACTS / name, ROOT / 'docs' / name)
 
