@@ -1,10 +1,8 @@
-"""Media tracks: the session's generated video out, and incoming video fed to the session's input queue."""
+"""Incoming media: remote video fed to a session's input queue, remote audio to its listeners."""
 from __future__ import annotations
 
 import asyncio
-import fractions
 import logging
-import time
 from collections.abc import Callable
 
 import av
@@ -12,43 +10,9 @@ import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from pipeline.frame_bus import FrameBus, OutputFrame
 from pipeline.session import Session
 
 log = logging.getLogger(__name__)
-VIDEO_CLOCK = 90_000
-TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK)
-REPEAT_AFTER = 0.1  # seconds without a new frame before the last one is sent again (paused streams stay alive)
-
-
-class SessionVideoTrack(MediaStreamTrack):
-    """Sends the newest frame of a frame bus, with presentation times from the wall clock."""
-
-    kind = 'video'
-
-    def __init__(self, bus: FrameBus) -> None:
-        super().__init__()
-        self.bus = bus
-        self.last: OutputFrame | None = None
-        self.started = time.time()
-        self.frames_sent = 0
-
-    async def recv(self) -> av.VideoFrame:
-        if self.readyState != 'live':
-            raise MediaStreamError
-        after = self.last.seq if self.last else 0
-        frame = await self.bus.next(after, timeout=REPEAT_AFTER if self.last else None)
-        if frame is None:
-            if self.bus.closed or self.last is None:
-                self.stop()
-                raise MediaStreamError
-            frame = self.last
-        self.last = frame
-        video = av.VideoFrame.from_ndarray(frame.image, format='rgb24')
-        video.pts = int(max(time.time(), frame.time) * VIDEO_CLOCK - self.started * VIDEO_CLOCK)
-        video.time_base = TIME_BASE
-        self.frames_sent += 1
-        return video
 
 
 class AvInputFrame:
