@@ -29,9 +29,9 @@ class PipelineRegistry:
     def register(self, info: PipelineInfo, target: str) -> None:
         self.specs[info.id] = PipelineSpec(info, target)
 
-    def register_plugins(self, targets: str) -> None:
-        """Register extra pipelines named as `module:Class` (comma-separated); the class carries its `info`."""
-        for target in (t.strip() for t in targets.split(',') if t.strip()):
+    def register_plugins(self, targets: list[str]) -> None:
+        """Register extra pipelines named as `module:Class`; the class carries its `info`."""
+        for target in targets:
             module_name, class_name = target.split(':')
             pipeline_class: type[Pipeline] = getattr(importlib.import_module(module_name), class_name)
             self.register(pipeline_class.info, target)
