@@ -1,4 +1,4 @@
-"""The pipelines this server knows, by id; heavy modules are imported only when a pipeline loads."""
+"""The pipelines this server knows, by id: the built-in ones (imported only when one loads) and installed plugins."""
 from __future__ import annotations
 
 import importlib
