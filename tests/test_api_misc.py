@@ -71,8 +71,8 @@ def test_hardware_info(api: httpx.Client) -> None:
     assert body['platform']
 
 
-def test_plugins_are_empty(api: httpx.Client) -> None:
-    """There are no plugins."""
+def test_plugins_are_empty_without_installed_packages(api: httpx.Client) -> None:
+    """Without installed plugin packages the list is empty."""
     assert api.get('/api/v1/plugins').json() == {'plugins': [], 'total': 0, 'failed_plugins': []}
 
 
