@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from pipeline.plugins import FailedPlugin, Plugin
 
-from .context import ServerContext, get_context
+from .context import Context
 
 router = APIRouter(prefix='/api/v1', tags=['plugins'])
 
@@ -70,7 +70,7 @@ class PluginList(BaseModel):
 
 
 @router.get('/plugins')
-def list_plugins(context: ServerContext = Depends(get_context)) -> PluginList:
+def list_plugins(context: Context) -> PluginList:
     """The installed plugins, with the pipelines each provides, and the entry points that failed to load."""
     registry = context.registry
     return PluginList(plugins=[PluginInfo.of(plugin) for plugin in registry.plugins], total=len(registry.plugins),
