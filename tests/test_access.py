@@ -4,14 +4,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx
+import nicegui
 import pytest
 from websockets.asyncio.client import connect as websocket_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from .browser import wait_until
 from .scope_client import ScopeClient
 from .server import RunningServer
+from .upload_elements import upload_routes
 
 KEY = 'correct-horse-battery-staple'
+PNG = b'\x89PNG\r\n\x1a\n' + bytes(100)
 
 
 @pytest.fixture(scope='module')
@@ -88,3 +92,36 @@ def test_cors_is_restricted_when_a_key_is_set(keyed_server: RunningServer) -> No
             'Access-Control-Request-Headers': 'authorization'})
     assert preflight('http://studio.example').headers.get('access-control-allow-origin') == 'http://studio.example'
     assert 'access-control-allow-origin' not in preflight('http://evil.example').headers
+
+
+def test_the_studio_uploads_need_the_key(keyed_server: RunningServer) -> None:
+    """The studio's drop zones post to NiceGUI's upload route: a stranger stores nothing, the key holder can."""
+    routes = upload_routes(keyed_server, headers={'Authorization': f'Bearer {KEY}'})
+    assert {'Drop images, videos or audio here', 'Drop a .safetensors LoRA here', 'Drop a song'} <= set(routes)
+    files = {'file': ('cat.png', PNG, 'image/png')}
+    for route in routes.values():
+        assert httpx.post(keyed_server.url + route, files=files).status_code == 401
+        assert httpx.post(keyed_server.url + route, files=files, headers={'Authorization': 'Bearer nope'}
+                          ).status_code == 401
+    assert stored(keyed_server) == []
+    asset_route = routes['Drop images, videos or audio here']
+    with_key = httpx.post(keyed_server.url + asset_route, files=files, headers={'Authorization': f'Bearer {KEY}'})
+    assert with_key.status_code == 200
+    assert wait_until(lambda: stored(keyed_server) == ['cat.png'], 30), stored(keyed_server)
+
+
+def test_nicegui_serves_page_files_but_takes_no_data_without_the_key(keyed_server: RunningServer) -> None:
+    """Scripts and styles a page loads stay open; posting to NiceGUI's paths or its socket needs the key."""
+    static = f'/_nicegui/{nicegui.__version__}/static/nicegui.css'
+    assert httpx.get(keyed_server.url + static).status_code == 200
+    assert httpx.get(keyed_server.url + '/static/studio.css').status_code == 200
+    assert httpx.post(keyed_server.url + static, content=b'x').status_code == 401
+    assert httpx.get(f'{keyed_server.url}/_nicegui/client/some-client/upload/1').status_code == 401
+    polling = httpx.post(f'{keyed_server.url}/_nicegui_ws/socket.io/?EIO=4&transport=polling', content=b'40')
+    assert polling.status_code == 401
+
+
+def stored(server: RunningServer) -> list[str]:
+    """The files in the server's assets and LoRA folders."""
+    return sorted(path.name for folder in (server.assets_dir, server.lora_dir) if folder.exists()
+                  for path in folder.rglob('*') if path.is_file())
