@@ -14,6 +14,7 @@ import config as settings
 from api import assets, health, login, loras, models, pipelines, plugins, sessions, webrtc, ws_video
 from api import audio as audio_api
 from api.auth import AccessControl
+from api.body_limit import BodyLimit
 from api.context import ServerContext
 from api.session_links import follow_pipeline_reloads
 from pipeline.manager import PipelineManager
@@ -47,6 +48,7 @@ def build(config: settings.Config) -> ServerContext:
     manager = PipelineManager(registry, LoadContext(config.models_dir, config.lora_dir, config.assets_dir))
     context = ServerContext(config, registry, manager, SessionRegistry(), PeerRegistry())
     app.state.context = context
+    app.add_middleware(BodyLimit, max_bytes=config.max_upload_bytes)  # inside AccessControl: strangers get 401 first
     app.add_middleware(AccessControl, api_key=config.api_key, offers_per_minute=config.offers_per_minute,
                        uploads_per_minute=config.uploads_per_minute)
     # Open CORS as in Scope without a key; with a key only the origins named in DREAMSTAGE_CORS_ORIGINS.

@@ -76,7 +76,12 @@ async def receive_file(request: Request, target: Path, limit: int, check: BodyCh
 
 def too_large(limit: int) -> HTTPException:
     """413 naming the upload limit."""
-    return HTTPException(413, f'File too large: uploads are limited to {limit / (1024 * 1024):g} MB')
+    return HTTPException(413, too_large_detail(limit))
+
+
+def too_large_detail(limit: int) -> str:
+    """What a 413 says: the upload limit in MB."""
+    return f'File too large: uploads are limited to {limit / (1024 * 1024):g} MB'
 
 
 def walk_files(root: Path, suffixes: set[str], *, strict: bool = True) -> Iterator[Path]:
