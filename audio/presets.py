@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -152,9 +154,7 @@ class PresetStore:
             raise PresetError(f"'{key}' is a built-in preset; save your version under another name")
         saved = preset.model_copy(update={'name': key})
         self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = self.folder / f'.{key}.json.tmp'
-        temporary.write_text(saved.model_dump_json(indent=2))
-        temporary.replace(self.folder / f'{key}.json')
+        write_atomically(self.folder / f'{key}.json', saved.model_dump_json(indent=2))
         return saved
 
     def delete(self, name: str) -> bool:
@@ -167,3 +167,15 @@ class PresetStore:
             return False
         path.unlink()
         return True
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a file through a temporary file of its own beside it: readers and other writers never see half a file."""
+    handle, temporary = tempfile.mkstemp(prefix=f'.{path.stem}-', suffix='.part', dir=path.parent)
+    try:
+        with os.fdopen(handle, 'w') as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -57,13 +57,22 @@ class PresetStore:
                 saved_at = json.loads(path.read_text()).get('saved_at', saved_at)
             except (OSError, ValueError):
                 pass
-        handle, temp = tempfile.mkstemp(prefix='.preset-', suffix='.part', dir=self.folder)
-        with os.fdopen(handle, 'w') as file:
-            json.dump({'name': name, 'saved_at': saved_at, 'parameters': parameters}, file, indent=2)
-        os.replace(temp, path)
+        write_atomically(path, json.dumps({'name': name, 'saved_at': saved_at, 'parameters': parameters}, indent=2))
 
     def delete(self, name: str) -> None:
         (self.folder / f'{slug(name)}.json').unlink(missing_ok=True)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a file through a temporary file of its own beside it: readers and other writers never see half a file."""
+    handle, temporary = tempfile.mkstemp(prefix=f'.{path.stem}-', suffix='.part', dir=path.parent)
+    try:
+        with os.fdopen(handle, 'w') as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def slug(name: str) -> str:
