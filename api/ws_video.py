@@ -54,7 +54,7 @@ async def _send_frames(websocket: WebSocket, attachment: SessionPeers) -> None:
         while True:
             latest = await attachment.jpeg.next(seq)
             if latest is None:
-                await websocket.send_text(stream_stopped(attachment.session.error))
+                await websocket.send_text(stream_stopped(attachment.jpeg.error or attachment.session.error))
                 await websocket.close()
                 return
             seq, data = latest
