@@ -5,13 +5,12 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
-from fastapi import HTTPException
 from nicegui import events, run, ui
 from pydantic import ValidationError
 
 from api.audio import AUDIO_SUFFIXES
 from api.context import ServerContext
-from api.uploads import upload_path, walk_files
+from api.uploads import walk_files
 from audio.engine import AudioEngine
 from audio.presets import Preset, PresetError
 from audio.service import audio_service
@@ -19,6 +18,7 @@ from audio.sources import SourceError, SourceSpec, device_status
 
 from .audio_mappings import MappingEditor
 from .audio_meters import AudioMeters
+from .upload_store import UploadRejected, store_upload
 
 REFRESH = 1 / 12  # meters update at 12 Hz
 KINDS = {'file': 'Song', 'test': 'Test beat', 'microphone': 'Microphone', 'device': 'Input device'}
@@ -205,12 +205,11 @@ class AudioPanel:
             ui.notify(f'{name} is not an audio file ({", ".join(sorted(AUDIO_SUFFIXES))})', type='warning')
             return
         try:
-            target = upload_path(self.context.config.assets_dir, f'{UPLOAD_FOLDER}/{name}')
-        except HTTPException as error:
-            ui.notify(str(error.detail), type='negative')
+            target = await store_upload(event.file, self.context.config.assets_dir,
+                                        self.context.config.max_upload_bytes, name=f'{UPLOAD_FOLDER}/{name}')
+        except UploadRejected as error:
+            ui.notify(str(error), type='negative')
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        await event.file.save(target)
         self.asset.set_options(self._assets(), value=f'{UPLOAD_FOLDER}/{target.name}')
         ui.notify(f'{target.name} is ready: switch the audio on', type='positive')
 

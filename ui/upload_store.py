@@ -16,10 +16,11 @@ class UploadRejected(ValueError):
 
 
 async def store_upload(file: FileUpload, root: Path, limit: int, check: BodyCheck | None = None, *,
-                       replace: bool = True) -> Path:
-    """Write an uploaded file under `root` as `api.uploads.receive_file` does for a request body; returns its path."""
+                       replace: bool = True, name: str | None = None) -> Path:
+    """Write an uploaded file under `root` (as `name`, else its own name) as `api.uploads.receive_file` does for a
+    request body; returns its path."""
     try:
-        target = upload_path(root, file.name)
+        target = upload_path(root, name or file.name)
         if target.exists() and not replace:
             raise UploadRejected(f'{file.name} already exists; delete it first')
         await receive_file(cast(Request, UploadBody(file)), target, limit, check)
