@@ -17,6 +17,7 @@ from api.auth import AccessControl
 from api.body_limit import BodyLimit
 from api.context import ServerContext
 from api.session_links import follow_pipeline_reloads
+from api.uploads import remove_partial_uploads
 from pipeline.manager import PipelineManager
 from pipeline.protocol import LoadContext
 from pipeline.registry import default_registry
@@ -67,12 +68,16 @@ def build(config: settings.Config) -> ServerContext:
 
 
 def startup(context: ServerContext) -> None:
-    """Create the server's folders, watch the event loop and pre-load the configured pipeline."""
+    """Create the server's folders (without uploads a stopped server cut short), watch the event loop and pre-load
+    the configured pipeline."""
     background_tasks.create(LOOP_LAG.watch(), name='loop-lag')
     follow_pipeline_reloads(context, asyncio.get_running_loop())
     config = context.config
     for folder in (config.models_dir, config.lora_dir, config.assets_dir):
         folder.mkdir(parents=True, exist_ok=True)
+    for folder in (config.assets_dir, config.lora_dir):
+        if removed := remove_partial_uploads(folder):
+            log.info('removed %d unfinished upload(s) from %s', removed, folder)
     if config.preload_pipeline:
         try:
             context.manager.load(context.manager.validate([(config.preload_pipeline, config.preload_pipeline, {})]))

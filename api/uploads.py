@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ from fastapi import HTTPException, Request
 BodyCheck = Callable[[Path], str | None]  # looks at a received file; returns an error message or None
 MAX_NAME_LENGTH = 255
 WRITE_BLOCK = 1024 * 1024
+PARTIAL_PREFIX, PARTIAL_SUFFIX = '.upload-', '.part'  # the temporary file an upload is written to
 
 
 def upload_path(root: Path, filename: str) -> Path:
@@ -57,7 +59,7 @@ async def receive_file(request: Request, target: Path, limit: int, check: BodyCh
     except OSError:
         _remove_empty(new_folders)
         raise HTTPException(400, 'Invalid filename') from None
-    handle, temp_name = tempfile.mkstemp(prefix='.upload-', suffix='.part', dir=parent)
+    handle, temp_name = tempfile.mkstemp(prefix=PARTIAL_PREFIX, suffix=PARTIAL_SUFFIX, dir=parent)
     temp = Path(temp_name)
     try:
         with os.fdopen(handle, 'wb') as file:
@@ -72,6 +74,18 @@ async def receive_file(request: Request, target: Path, limit: int, check: BodyCh
     finally:
         temp.unlink(missing_ok=True)
         _remove_empty(new_folders)
+
+
+def remove_partial_uploads(root: Path) -> int:
+    """Delete what uploads cut short by a stopped server left under `root` (run at start-up); returns how many."""
+    removed = 0
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            if name.startswith(PARTIAL_PREFIX) and name.endswith(PARTIAL_SUFFIX):
+                with contextlib.suppress(OSError):
+                    (Path(folder) / name).unlink()
+                    removed += 1
+    return removed
 
 
 def too_large(limit: int) -> HTTPException:
