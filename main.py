@@ -28,6 +28,7 @@ from rtc.stats import LOOP_LAG
 from ui import audio_page, pages
 
 log = logging.getLogger('dreamstage')
+GRACEFUL_SHUTDOWN = 1.0  # seconds requests get to finish after SIGTERM; then uploads still running are cancelled
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -86,10 +87,11 @@ def startup(context: ServerContext) -> None:
 
 
 async def shutdown(context: ServerContext) -> None:
-    """Close every peer and session, then unload pipelines."""
+    """Close every peer (each hears `stream_stopped`) and session, then unload pipelines; uvicorn has already ended
+    the requests still running after `GRACEFUL_SHUTDOWN` seconds (an upload cut short removes its partial file)."""
     await context.peers.close_all()
     await context.sessions.close_all()
-    context.manager.unload_all()
+    context.manager.unload_all(collect=False)  # the process ends: no garbage collection (most of a second)
 
 
 def pipeline_aliases() -> dict[str, str]:
@@ -118,7 +120,8 @@ def cli(argv: list[str] | None = None) -> None:
                     'server. Set DREAMSTAGE_API_KEY to protect it.', config.host)
     build(config)
     ui.run(host=config.host, port=config.port, title='Dreamstage', dark=True, reload=False,
-           show=config.open_browser, fastapi_docs=True, show_welcome_message=True, favicon='🎬')
+           show=config.open_browser, fastapi_docs=True, show_welcome_message=True, favicon='🎬',
+           timeout_graceful_shutdown=GRACEFUL_SHUTDOWN)  # passed on to uvicorn
 
 
 if __name__ in {'__main__', '__mp_main__'}:
