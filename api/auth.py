@@ -71,8 +71,9 @@ class AccessControl:
         elif _wants_html(scope):
             await _redirect(send, f'/login?next={quote(path)}')
         else:
+            unread_body = [(b'connection', b'close')] if _has_body(scope) else []  # a stranger's upload is not read
             await _json(send, 401, {'detail': 'An API key is required: send `Authorization: Bearer <key>`.'},
-                        [(b'www-authenticate', b'Bearer')])
+                        [(b'www-authenticate', b'Bearer'), *unread_body])
 
     def _rate_limited(self, scope: Scope, path: str) -> str | None:
         method = scope.get('method', '')
@@ -97,6 +98,11 @@ def _is_open(scope: Scope, path: str) -> bool:
     if method in READ_METHODS and path.startswith(OPEN_READS):
         return True
     return path.startswith(OPEN_PATHS) or method == 'OPTIONS'
+
+
+def _has_body(scope: Scope) -> bool:
+    headers = dict(scope.get('headers', []))
+    return headers.get(b'content-length', b'0').strip() not in (b'', b'0') or b'transfer-encoding' in headers
 
 
 def _presented_key(scope: Scope) -> tuple[str | None, bool]:

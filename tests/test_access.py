@@ -1,6 +1,7 @@
 """An API key protects REST, offers, WebSockets and pages; without the key nothing is served but /health and /login."""
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -119,6 +120,20 @@ def test_nicegui_serves_page_files_but_takes_no_data_without_the_key(keyed_serve
     assert httpx.get(f'{keyed_server.url}/_nicegui/client/some-client/upload/1').status_code == 401
     polling = httpx.post(f'{keyed_server.url}/_nicegui_ws/socket.io/?EIO=4&transport=polling', content=b'40')
     assert polling.status_code == 401
+
+
+def test_a_strangers_endless_upload_is_refused_and_not_read(keyed_server: RunningServer) -> None:
+    """An upload without the key gets 401 while its body is still coming; the server hangs up instead of reading on."""
+    with socket.create_connection(('127.0.0.1', keyed_server.port), timeout=30) as sock:
+        sock.sendall(b'POST /api/v1/assets?filename=big.png HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+                     b'Transfer-Encoding: chunked\r\n\r\n' + b'%x\r\n%s\r\n' % (65536, bytes(65536)))
+        status = b''
+        while b'\r\n' not in status and (data := sock.recv(1)):
+            status += data
+        assert status.startswith(b'HTTP/1.1 401')
+        with pytest.raises(OSError):  # the server closed the connection: 64 MB more cannot all go through
+            for _ in range(1024):
+                sock.sendall(b'%x\r\n%s\r\n' % (65536, bytes(65536)))
 
 
 def stored(server: RunningServer) -> list[str]:
