@@ -70,6 +70,7 @@ def test_an_upload_within_the_limit_still_arrives(limited_server: RunningServer,
     stored = limited_server.assets_dir / 'audio' / 'fits.wav'
     assert wait_until(lambda: stored.is_file() and stored.read_bytes() == song, 30), 'the song was not stored'
     stored.unlink()
+    stored.parent.rmdir()  # the shared server's assets folder is left as it was
 
 
 def status_of_endless_post(server: RunningServer, path: str, content_type: str, head: bytes) -> int:
