@@ -14,6 +14,7 @@ import config as settings
 from api import assets, errors, health, login, loras, models, pipelines, plugins, sessions, webrtc, ws_video
 from api import audio as audio_api
 from api.auth import AccessControl
+from api.body_limit import BodyLimit
 from rtc.ice import configure_host_addresses
 from rtc.stats import LOOP_LAG
 from services.context import ServerContext
@@ -21,6 +22,7 @@ from services.uploads import remove_partial_uploads
 from ui import audio_page, pages
 
 log = logging.getLogger('dreamstage')
+GRACEFUL_SHUTDOWN = 1.0  # seconds requests get to finish after SIGTERM; then uploads still running are cancelled
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -40,6 +42,7 @@ def build(config: settings.Config) -> ServerContext:
     context = ServerContext.build(config)
     app.state.context = context
     errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=config.max_upload_bytes)  # inside AccessControl: strangers get 401 first
     app.add_middleware(AccessControl, api_key=config.api_key, offers_per_minute=config.offers_per_minute,
                        uploads_per_minute=config.uploads_per_minute)
     # Open CORS as in Scope without a key; with a key only the origins named in DREAMSTAGE_CORS_ORIGINS.
@@ -58,7 +61,8 @@ def build(config: settings.Config) -> ServerContext:
 
 
 def startup(context: ServerContext) -> None:
-    """Create the server's folders, watch the event loop and the sessions, and pre-load the configured pipeline."""
+    """Create the server's folders (without the uploads a stopped server cut short), watch the event loop and the
+    sessions, and pre-load the configured pipeline."""
     background_tasks.create(LOOP_LAG.watch(), name='loop-lag')
     background_tasks.create(context.lifecycle.run(), name='session-lifecycle')
     context.sessions.follow_pipeline_reloads(asyncio.get_running_loop())
@@ -75,11 +79,13 @@ def startup(context: ServerContext) -> None:
 
 
 async def shutdown(context: ServerContext) -> None:
-    """Stop the audio loops, close every peer (they get `stream_stopped`) and session, then unload pipelines."""
+    """Stop the audio loops, close every peer (each hears `stream_stopped`) and session, then unload pipelines;
+    uvicorn has already ended the requests still running after `GRACEFUL_SHUTDOWN` seconds (an upload cut short
+    removes its partial file)."""
     await asyncio.to_thread(context.audio.stop_all)
     await context.peers.close_all()
     await context.sessions.close_all()
-    context.manager.unload_all()
+    context.manager.unload_all(collect=False)  # the process ends: no garbage collection (most of a second)
 
 
 def cli(argv: list[str] | None = None) -> None:
@@ -98,7 +104,8 @@ def cli(argv: list[str] | None = None) -> None:
                     'server. Set DREAMSTAGE_API_KEY to protect it.', config.host)
     build(config)
     ui.run(host=config.host, port=config.port, title='Dreamstage', dark=True, reload=False,
-           show=config.open_browser, fastapi_docs=True, show_welcome_message=True, favicon='🎬')
+           show=config.open_browser, fastapi_docs=True, show_welcome_message=True, favicon='🎬',
+           timeout_graceful_shutdown=GRACEFUL_SHUTDOWN)  # passed on to uvicorn
 
 
 if __name__ in {'__main__', '__mp_main__'}:

@@ -9,6 +9,8 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, quote
 
+from nicegui import __version__ as NICEGUI_VERSION
+
 from services.access import same_secret
 
 Scope = MutableMapping[str, Any]
@@ -17,7 +19,11 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 COOKIE = 'dreamstage_key'
-OPEN_PATHS = ('/health', '/login', '/_nicegui/', '/static/', '/favicon')
+OPEN_PATHS = ('/health', '/login')  # open to every method
+# Open to GET and HEAD only: the files a page loads (NiceGUI's versioned scripts and styles, ours, the icon).
+# NiceGUI's routes that take data (`/_nicegui/client/<id>/upload/<element>`, the `/_nicegui_ws/` socket) need the key.
+OPEN_READS = (f'/_nicegui/{NICEGUI_VERSION}/', '/static/', '/favicon')
+READ_METHODS = ('GET', 'HEAD')
 
 
 def rate_limits(offers_per_minute: int, uploads_per_minute: int) -> dict[tuple[str, str], tuple[int, float]]:
@@ -29,6 +35,7 @@ def rate_limits(offers_per_minute: int, uploads_per_minute: int) -> dict[tuple[s
         ('POST', '/v1/streams'): (offers_per_minute, 60.0),
         ('POST', '/api/v1/assets'): (uploads_per_minute, 60.0),
         ('POST', '/api/v1/loras'): (uploads_per_minute, 60.0),
+        ('POST', '/_nicegui/client/'): (uploads_per_minute, 60.0),  # the studio's upload elements
     }
 
 
@@ -50,7 +57,7 @@ class AccessControl:
         if scope['type'] == 'http' and (limited := self._rate_limited(scope, path)):
             await _json(send, 429, {'detail': limited}, [(b'retry-after', b'10')])
             return
-        if self.api_key is None or path.startswith(OPEN_PATHS) or scope.get('method') == 'OPTIONS':
+        if self.api_key is None or _is_open(scope, path):
             await self.app(scope, receive, send)
             return
         key, from_query = _presented_key(scope)
@@ -65,8 +72,9 @@ class AccessControl:
         elif _wants_html(scope):
             await _redirect(send, f'/login?next={quote(path)}')
         else:
+            unread_body = [(b'connection', b'close')] if _has_body(scope) else []  # a stranger's upload is not read
             await _json(send, 401, {'detail': 'An API key is required: send `Authorization: Bearer <key>`.'},
-                        [(b'www-authenticate', b'Bearer')])
+                        [(b'www-authenticate', b'Bearer'), *unread_body])
 
     def _rate_limited(self, scope: Scope, path: str) -> str | None:
         method = scope.get('method', '')
@@ -81,6 +89,21 @@ class AccessControl:
                     return f'Too many requests to {prefix}: at most {count} per {window:.0f} s. Try again shortly.'
                 hits.append(now)
         return None
+
+
+def _is_open(scope: Scope, path: str) -> bool:
+    """Whether a request needs no key: /health, /login, CORS preflights and reading the static files of a page."""
+    method = scope.get('method')
+    if scope['type'] != 'http':
+        return False
+    if method in READ_METHODS and path.startswith(OPEN_READS):
+        return True
+    return path.startswith(OPEN_PATHS) or method == 'OPTIONS'
+
+
+def _has_body(scope: Scope) -> bool:
+    headers = dict(scope.get('headers', []))
+    return headers.get(b'content-length', b'0').strip() not in (b'', b'0') or b'transfer-encoding' in headers
 
 
 def _presented_key(scope: Scope) -> tuple[str | None, bool]:

@@ -50,7 +50,7 @@ async def _send_frames(websocket: WebSocket, audience: SessionPeers) -> None:
         while True:
             latest = await audience.jpeg.next(seq)
             if latest is None:
-                await websocket.send_text(stream_stopped(audience.session.error))
+                await websocket.send_text(stream_stopped(audience.jpeg.error or audience.session.error))
                 await websocket.close()
                 return
             seq, data = latest

@@ -152,10 +152,10 @@ class PipelineManager:
                     return node.instance
         return None
 
-    def unload_all(self) -> None:
+    def unload_all(self, collect: bool = True) -> None:
         with self._lock:
             nodes, self.nodes = list(self.nodes.values()), {}
-        self._unload(nodes)
+        self._unload(nodes, collect)
 
     def _reconcile(self, stale: list[LoadedPipeline]) -> None:
         with self._load_lock:
@@ -192,7 +192,7 @@ class PipelineManager:
         log.info('pipeline %s loaded', item.pipeline_id)
 
     @staticmethod
-    def _unload(nodes: list[LoadedPipeline]) -> None:
+    def _unload(nodes: list[LoadedPipeline], collect: bool = True) -> None:
         for node in nodes:
             if node.instance is not None:
                 try:
@@ -200,5 +200,5 @@ class PipelineManager:
                 except Exception:
                     log.exception('closing %s failed', node.item.pipeline_id)
                 node.instance = None
-        if nodes:
+        if nodes and collect:
             gc.collect()

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
+from collections.abc import Callable
 
 import av
 from aiortc import MediaStreamTrack
@@ -14,7 +14,6 @@ from pipeline.frame_bus import FrameBus
 from .encoder import DEFAULT_BITRATE, VIDEO_CLOCK, EncodedFrame, VideoEncoder
 from .latest import LatestFanout
 
-log = logging.getLogger(__name__)
 REPEAT_AFTER = 0.1  # seconds without a new frame before the last picture is sent again (paused streams stay alive)
 
 
@@ -24,8 +23,12 @@ class SharedEncoder(LatestFanout[EncodedFrame]):
     def __init__(self, bus: FrameBus, codec: str, bitrate: int = DEFAULT_BITRATE) -> None:
         super().__init__(bus)
         self.codec = codec
+        self.name = f'the {codec} encoder'
+        self.bitrate = bitrate
         self.encoder = VideoEncoder(codec, bitrate)
         self.keyframe_wanted = True
+        self.source_seq = 0  # the last bus frame taken, so a fresh encoder goes on after a frame that failed
+        self.failed_seq = 0  # a bus frame that failed is not sent again as a repeat
         self.started = time.time()
 
     def attach(self) -> None:
@@ -35,27 +38,30 @@ class SharedEncoder(LatestFanout[EncodedFrame]):
     def request_keyframe(self) -> None:
         self.keyframe_wanted = True
 
+    def restart(self) -> None:
+        spent = self.encoder
+        self.encoder = VideoEncoder(self.codec, self.bitrate)
+        self.encoder.cpu_seconds, self.encoder.frames = spent.cpu_seconds, spent.frames  # the session's totals
+        self.keyframe_wanted = True
+        self.failed_seq = self.source_seq
+
     async def produce(self) -> None:
         loop = asyncio.get_running_loop()
-        source_seq = 0
-        try:
-            while self.watchers > 0:
-                frame = await self.bus.next(source_seq, timeout=REPEAT_AFTER)
-                if frame is None:
-                    if self.bus.closed:
-                        break
-                    frame = self.bus.latest
-                    if frame is None:
-                        continue
-                source_seq = frame.seq
-                pts = int((time.time() - self.started) * VIDEO_CLOCK)
-                force, self.keyframe_wanted = self.keyframe_wanted, False
-                data, keyframe = await loop.run_in_executor(None, self.encoder.encode, frame.image, pts, force)
-                if data:
-                    seq = self.latest_seq + 1
-                    self.publish(EncodedFrame(data, pts, keyframe, seq, frame.seq), seq)
-        except Exception:
-            log.exception('%s encoder failed', self.codec)
+        while self.watchers > 0:
+            frame = await self.bus.next(self.source_seq, timeout=REPEAT_AFTER)
+            if frame is None:
+                if self.bus.closed:
+                    break
+                frame = self.bus.latest
+                if frame is None or frame.seq == self.failed_seq:
+                    continue
+            self.source_seq = frame.seq
+            pts = int((time.time() - self.started) * VIDEO_CLOCK)
+            force, self.keyframe_wanted = self.keyframe_wanted, False
+            data, keyframe = await loop.run_in_executor(None, self.encoder.encode, frame.image, pts, force)
+            if data:
+                seq = self.latest_seq + 1
+                self.publish(EncodedFrame(data, pts, keyframe, seq, frame.seq), seq)
 
 
 class EncodedVideoTrack(MediaStreamTrack):
@@ -63,9 +69,10 @@ class EncodedVideoTrack(MediaStreamTrack):
 
     kind = 'video'
 
-    def __init__(self, encoders: SessionEncoders) -> None:
+    def __init__(self, encoders: SessionEncoders, on_failure: Callable[[str], None] | None = None) -> None:
         super().__init__()
         self.encoders = encoders
+        self.on_failure = on_failure  # told why when the shared encoder gave up
         self.encoder: SharedEncoder | None = None
         self.codec = 'vp8'
         self.sender: object | None = None
@@ -84,6 +91,8 @@ class EncodedVideoTrack(MediaStreamTrack):
         while True:
             frame = await encoder.next(self.last_seq)
             if frame is None:
+                if encoder.error is not None and self.on_failure is not None:
+                    self.on_failure(encoder.error)
                 self.stop()
                 raise MediaStreamError
             gap = self.last_seq and frame.seq != self.last_seq + 1

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import fractions
-import logging
 import time
 
 import av
@@ -13,8 +12,6 @@ from pipeline.frame_bus import FrameBus
 
 from .latest import LatestFanout
 from .stats import ENCODE
-
-log = logging.getLogger(__name__)
 
 
 class JpegEncoder:
@@ -43,20 +40,22 @@ class JpegEncoder:
 class JpegFanout(LatestFanout[tuple[int, bytes]]):
     """While anyone watches, encodes each new frame of a session once; watchers always get the newest JPEG."""
 
+    name = 'the JPEG encoder'
+
     def __init__(self, bus: FrameBus) -> None:
         super().__init__(bus)
         self.encoder = JpegEncoder()
+        self.source_seq = 0  # the last bus frame taken, so a fresh encoder goes on after a frame that failed
+
+    def restart(self) -> None:
+        self.encoder = JpegEncoder(self.encoder.quality)
 
     async def produce(self) -> None:
         loop = asyncio.get_running_loop()
-        seq = 0
-        try:
-            while self.watchers > 0 and not self.bus.closed:
-                frame = await self.bus.next(seq, timeout=1.0)
-                if frame is None:
-                    continue
-                seq = frame.seq
-                data = await loop.run_in_executor(None, self.encoder.encode, frame.image)
-                self.publish((frame.seq, data), frame.seq)
-        except Exception:
-            log.exception('JPEG encoder failed')
+        while self.watchers > 0 and not self.bus.closed:
+            frame = await self.bus.next(self.source_seq, timeout=1.0)
+            if frame is None:
+                continue
+            self.source_seq = frame.seq
+            data = await loop.run_in_executor(None, self.encoder.encode, frame.image)
+            self.publish((frame.seq, data), frame.seq)

@@ -3,28 +3,42 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from abc import ABC, abstractmethod
 from typing import Generic, TypeVar
 
 from pipeline.frame_bus import FrameBus
 
 T = TypeVar('T')
+log = logging.getLogger(__name__)
+MAX_RESTARTS = 3  # failures in a row that are retried with a fresh encoder before the watchers are told it failed
 
 
 class LatestFanout(ABC, Generic[T]):
-    """Runs `produce()` while watchers are attached; each watcher asks for the newest output after the one it had."""
+    """Runs `produce()` while watchers are attached; each watcher asks for the newest output after the one it had.
+
+    When `produce()` fails it starts again with a fresh encoder (`restart()`); after `MAX_RESTARTS` failures in a
+    row it gives up: `error` says why and every waiter gets None.
+    """
+
+    name = 'encoder'
 
     def __init__(self, bus: FrameBus) -> None:
         self.bus = bus
         self.latest: T | None = None
         self.latest_seq = 0
         self.watchers = 0
+        self.error: str | None = None
+        self.failures = 0  # in a row; an output resets the count
         self._changed = asyncio.Event()
         self._task: asyncio.Task | None = None
 
     def attach(self) -> None:
         self.watchers += 1
         if self._task is None or self._task.done():
+            if self.error is not None:  # a new watcher after a failure: try again from scratch
+                self.error, self.failures = None, 0
+                self.restart()
             self._task = asyncio.ensure_future(self._run())
 
     def detach(self) -> None:
@@ -34,8 +48,10 @@ class LatestFanout(ABC, Generic[T]):
             self._task = None
 
     async def next(self, after_seq: int) -> T | None:
-        """The newest output numbered above `after_seq` (None once the session ended or nobody watches)."""
+        """The newest output numbered above `after_seq` (None once the session ended, nobody watches, or it failed)."""
         while True:
+            if self.error is not None:
+                return None
             if self.latest is not None and self.latest_seq > after_seq:
                 return self.latest
             if self.bus.closed or self._task is None:
@@ -46,11 +62,23 @@ class LatestFanout(ABC, Generic[T]):
 
     def publish(self, value: T, seq: int) -> None:
         self.latest, self.latest_seq = value, seq
+        self.failures = 0
         self._changed.set()
 
     async def _run(self) -> None:
         try:
-            await self.produce()
+            while True:
+                try:
+                    await self.produce()
+                    return
+                except Exception as error:
+                    self.failures += 1
+                    if self.failures > MAX_RESTARTS:
+                        log.exception('%s failed %d times in a row; its viewers are stopped', self.name, self.failures)
+                        self.error = f'Video encoding failed ({self.name}): {type(error).__name__}: {error}'
+                        return
+                    log.warning('%s failed (%s: %s); starting a fresh one', self.name, type(error).__name__, error)
+                    self.restart()
         except asyncio.CancelledError:
             pass
         finally:
@@ -58,4 +86,8 @@ class LatestFanout(ABC, Generic[T]):
 
     @abstractmethod
     async def produce(self) -> None:
-        """Make outputs (calling `publish`) while `watchers` > 0."""
+        """Make outputs (calling `publish`) while `watchers` > 0; returns when done, raises when the encoder fails."""
+
+    @abstractmethod
+    def restart(self) -> None:
+        """Replace the encoder with a fresh one; `produce()` goes on after the frame that failed."""

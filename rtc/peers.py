@@ -36,7 +36,7 @@ class Peer:
         self.session = attachment.session
         self.role: Role = role
         self.label = label or f'{role}-{self.id[:4]}'
-        self.track = EncodedVideoTrack(attachment.encoders)
+        self.track = EncodedVideoTrack(attachment.encoders, on_failure=self._on_video_failed)
         self.channel: RTCDataChannel | None = None
         self.pending: list[str] = []
         self.tasks: set[asyncio.Task] = set()
@@ -76,6 +76,13 @@ class Peer:
             await self.pc.close()
         self.pc.remove_all_listeners()
         self.attachment.leave(self, clean)
+
+    def _on_video_failed(self, error: str) -> None:
+        """The shared encoder gave up: the client hears why (`stream_stopped`), then the connection closes."""
+        closing = self.attachment.registry.closing
+        task = asyncio.ensure_future(self.close(error, linger=0.5))
+        closing.add(task)
+        task.add_done_callback(closing.discard)
 
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
         self.channel = channel

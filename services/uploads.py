@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
 from collections.abc import AsyncIterable, Callable, Iterator
@@ -79,16 +80,23 @@ async def receive_file(chunks: AsyncIterable[bytes], declared: int | None, targe
 def remove_partial_uploads(root: Path) -> int:
     """Delete the partial files of uploads that never finished (a crash or a kill mid-upload); how many."""
     removed = 0
-    if root.is_dir():
-        for path in root.rglob(f'{PART_PREFIX}*{PART_SUFFIX}'):
-            path.unlink(missing_ok=True)
-            removed += 1
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            if name.startswith(PART_PREFIX) and name.endswith(PART_SUFFIX):
+                with contextlib.suppress(OSError):
+                    (Path(folder) / name).unlink()
+                    removed += 1
     return removed
 
 
 def too_large(limit: int) -> TooLarge:
     """The error naming the upload limit."""
-    return TooLarge(f'File too large: uploads are limited to {limit / (1024 * 1024):g} MB')
+    return TooLarge(too_large_detail(limit))
+
+
+def too_large_detail(limit: int) -> str:
+    """What a 413 says: the upload limit in MB."""
+    return f'File too large: uploads are limited to {limit / (1024 * 1024):g} MB'
 
 
 def walk_files(root: Path, suffixes: set[str], *, strict: bool = True) -> Iterator[Path]:

@@ -1,17 +1,22 @@
 """An API key protects REST, offers, WebSockets and pages; without the key nothing is served but /health and /login."""
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import httpx
+import nicegui
 import pytest
 from websockets.asyncio.client import connect as websocket_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from .browser import wait_until
 from .scope_client import ScopeClient
 from .server import RunningServer
+from .upload_elements import upload_routes
 
 KEY = 'correct-horse-battery-staple'
+PNG = b'\x89PNG\r\n\x1a\n' + bytes(100)
 
 
 @pytest.fixture(scope='module')
@@ -88,3 +93,50 @@ def test_cors_is_restricted_when_a_key_is_set(keyed_server: RunningServer) -> No
             'Access-Control-Request-Headers': 'authorization'})
     assert preflight('http://studio.example').headers.get('access-control-allow-origin') == 'http://studio.example'
     assert 'access-control-allow-origin' not in preflight('http://evil.example').headers
+
+
+def test_the_studio_uploads_need_the_key(keyed_server: RunningServer) -> None:
+    """The studio's drop zones post to NiceGUI's upload route: a stranger stores nothing, the key holder can."""
+    routes = upload_routes(keyed_server, headers={'Authorization': f'Bearer {KEY}'})
+    assert {'Drop images, videos or audio here', 'Drop a .safetensors LoRA here', 'Drop a song'} <= set(routes)
+    files = {'file': ('cat.png', PNG, 'image/png')}
+    for route in routes.values():
+        assert httpx.post(keyed_server.url + route, files=files).status_code == 401
+        assert httpx.post(keyed_server.url + route, files=files, headers={'Authorization': 'Bearer nope'}
+                          ).status_code == 401
+    assert stored(keyed_server) == []
+    asset_route = routes['Drop images, videos or audio here']
+    with_key = httpx.post(keyed_server.url + asset_route, files=files, headers={'Authorization': f'Bearer {KEY}'})
+    assert with_key.status_code == 200
+    assert wait_until(lambda: stored(keyed_server) == ['cat.png'], 30), stored(keyed_server)
+
+
+def test_nicegui_serves_page_files_but_takes_no_data_without_the_key(keyed_server: RunningServer) -> None:
+    """Scripts and styles a page loads stay open; posting to NiceGUI's paths or its socket needs the key."""
+    static = f'/_nicegui/{nicegui.__version__}/static/nicegui.css'
+    assert httpx.get(keyed_server.url + static).status_code == 200
+    assert httpx.get(keyed_server.url + '/static/studio.css').status_code == 200
+    assert httpx.post(keyed_server.url + static, content=b'x').status_code == 401
+    assert httpx.get(f'{keyed_server.url}/_nicegui/client/some-client/upload/1').status_code == 401
+    polling = httpx.post(f'{keyed_server.url}/_nicegui_ws/socket.io/?EIO=4&transport=polling', content=b'40')
+    assert polling.status_code == 401
+
+
+def test_a_strangers_endless_upload_is_refused_and_not_read(keyed_server: RunningServer) -> None:
+    """An upload without the key gets 401 while its body is still coming; the server hangs up instead of reading on."""
+    with socket.create_connection(('127.0.0.1', keyed_server.port), timeout=30) as sock:
+        sock.sendall(b'POST /api/v1/assets?filename=big.png HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+                     b'Transfer-Encoding: chunked\r\n\r\n' + b'%x\r\n%s\r\n' % (65536, bytes(65536)))
+        status = b''
+        while b'\r\n' not in status and (data := sock.recv(1)):
+            status += data
+        assert status.startswith(b'HTTP/1.1 401')
+        with pytest.raises(OSError):  # the server closed the connection: 64 MB more cannot all go through
+            for _ in range(1024):
+                sock.sendall(b'%x\r\n%s\r\n' % (65536, bytes(65536)))
+
+
+def stored(server: RunningServer) -> list[str]:
+    """The files in the server's assets and LoRA folders."""
+    return sorted(path.name for folder in (server.assets_dir, server.lora_dir) if folder.exists()
+                  for path in folder.rglob('*') if path.is_file())

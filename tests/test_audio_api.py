@@ -1,6 +1,7 @@
 """The audio REST API: clear errors, presets saved and deleted, documented in /docs."""
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
@@ -108,6 +109,21 @@ def test_presets_are_listed_saved_and_deleted(api: httpx.Client, session_id: str
     assert api.get('/api/v1/audio/presets/club-night').status_code == 404
     bad = {**mine, 'mappings': [{'feature': 'energy', 'parameter': 'paused'}]}
     assert api.put('/api/v1/audio/presets/bad', json=bad).status_code == 422
+
+
+async def test_sixty_saves_of_one_preset_at_once_all_succeed(server: RunningServer) -> None:
+    """Many clients saving the same preset at the same moment each get 200, and the folder keeps one whole file."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+        preset = (await http.get('/api/v1/audio/presets/beat-pulse')).json()
+        saves = [http.put('/api/v1/audio/presets/crowd', json={**preset, 'description': f'save {i}'})
+                 for i in range(60)]
+        statuses = [response.status_code for response in await asyncio.gather(*saves)]
+        assert statuses == [200] * 60
+        saved = (await http.get('/api/v1/audio/presets/crowd')).json()
+        assert saved['description'].startswith('save ')
+        folder = server.home / 'audio_presets'
+        assert sorted(path.name for path in folder.iterdir()) == ['crowd.json'], 'no temporary files are left'
+        assert (await http.delete('/api/v1/audio/presets/crowd')).status_code == 204
 
 
 def test_an_unsaved_preset_can_be_used_directly(api: httpx.Client, session_id: str) -> None:

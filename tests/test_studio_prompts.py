@@ -4,15 +4,19 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from nicegui import app, ui
 from nicegui.testing import User
+from pydantic_core import PydanticSerializationError
 
 from pipeline.protocol import Chunk, Frame, LoadParams, Pipeline, PipelineInfo, PipelineStream
 from pipeline.session import Session
+from services.presets import Look, PresetStore
 from ui.prompt_list import APPLY_KEY
 
 # pylint: disable=missing-function-docstring
@@ -211,3 +215,17 @@ async def test_a_pipeline_without_prompts_says_so(studio: User, studio_load: Cal
     await studio.open('/')
     await studio_load('passthrough')
     await studio.should_see('Passthrough does not use prompts.', retries=10)
+
+
+def test_presets_saved_at_once_or_failing_leave_one_whole_file(tmp_path: Path) -> None:
+    """Sixty saves of one preset at once all succeed; a save that fails keeps the last version and no partial file."""
+    store = PresetStore(tmp_path / 'presets', Look)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: store.save('Nebula', Look(name='Nebula', parameters={'noise_scale': i / 100})),
+                      range(60)))
+    assert store.names() == ['nebula']
+    with pytest.raises(PydanticSerializationError):
+        store.save('Nebula', Look(name='Nebula', parameters={'noise_scale': 0.99, 'prompts': [{'weight': object()}]}))
+    saved = store.get('Nebula')
+    assert saved is not None and saved.parameters['noise_scale'] != 0.99
+    assert [path.name for path in (tmp_path / 'presets').iterdir()] == ['nebula.json']
