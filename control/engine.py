@@ -64,6 +64,7 @@ class ControlEngine:
         self.refusals: deque[tuple[float, str]] = deque(maxlen=10)
         self.stamp_beats = False  # benchmarks: a beat's message carries `stamp` = the beat number
         self.beats: deque[dict[str, float]] = deque(maxlen=32)  # beat pulses fired: beat, due and fired times
+        self.outputs: list[Callable[[ControlEngine], None]] = []  # after each tick (OSC out)
         session.state.add_listener(self._state_changed)
         session.bus.listeners.append(self._frame_published)
 
@@ -126,6 +127,8 @@ class ControlEngine:
             self.send(discrete, 'matrix')
         if send and message:
             self.send(message, 'matrix')
+        for output in list(self.outputs):
+            output(self)
         return message
 
     def audio_tick(self, features: Features, now: float) -> dict[str, Any]:
@@ -167,7 +170,7 @@ class ControlEngine:
             self.messages += 1
             return applied
         except InvalidParameters as error:
-            self._refuse(str(error))
+            self.refuse(str(error))
         applied = {}
         if len(message) > 1:
             for key, value in message.items():
@@ -238,7 +241,7 @@ class ControlEngine:
     def _audio_targets(self) -> set[str]:
         return {route.target for route in self.audio_routes}
 
-    def _refuse(self, reason: str) -> None:
+    def refuse(self, reason: str) -> None:
         self.refused += 1
         self.refusals.append((self.clock(), reason))
         log.debug('session %s refused a matrix change: %s', self.session.id[:8], reason)
