@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,15 +15,23 @@ log = logging.getLogger(__name__)
 Receive = Callable[[mido.Message, str], None]  # (message, port name), called on the port's own thread
 
 
-def midi_status() -> dict[str, Any]:
-    """Whether server-side MIDI works here (an ALSA sequencer on Linux), and the input ports."""
+def midi_status(max_age: float = 3.0) -> dict[str, Any]:
+    """Whether server-side MIDI works here (an ALSA sequencer on Linux), and the input ports (looked up at most
+    every `max_age` seconds: each look opens the sequencer)."""
+    now = time.monotonic()
+    if _status_cache and now - _status_cache[0] < max_age:
+        return dict(_status_cache[1])
     try:
-        names = list(mido.get_input_names())
+        status: dict[str, Any] = {'available': True, 'ports': list(mido.get_input_names())}
     except Exception as error:  # rtmidi raises SystemError without an ALSA sequencer (/dev/snd/seq)
-        return {'available': False, 'ports': [],
-                'reason': f'no MIDI system here ({type(error).__name__}: {error}); the studio can still use the '
-                          "browser's Web MIDI"}
-    return {'available': True, 'ports': names}
+        status = {'available': False, 'ports': [],
+                  'reason': f'no MIDI system here ({type(error).__name__}: {error}); the studio can still use the '
+                            "browser's Web MIDI"}
+    _status_cache[:] = [now, status]
+    return dict(status)
+
+
+_status_cache: list[Any] = []
 
 
 class MidiPorts:
@@ -60,9 +69,9 @@ class MidiPorts:
 
     def rescan(self) -> None:
         """Close ports that vanished (a cable pulled), reopen wanted ones that came back; never raises."""
-        status = midi_status()
-        if not status['available'] and not self.ports:
-            return
+        if not self.ports and not self.gone:
+            return  # nothing to watch
+        status = midi_status(max_age=0.0)
         present = set(status['ports'])
         for name in list(self.ports):
             if name not in present and not name.startswith('virtual:'):

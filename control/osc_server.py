@@ -65,11 +65,12 @@ class OscServer:
         self.error: str | None = None
         self.log_all_messages = False
         self.graph_inventory: list[dict[str, Any]] | None = None
+        self.extra_paths: list[dict[str, Any]] = []  # e.g. `stamp` while frames are stamped (benchmarks)
         self.settings: dict[str, dict[str, Any]] = {}  # per session: transition_steps, ...
         self.subscribers: list[asyncio.Queue[dict[str, Any]]] = []
         self.pending: dict[str, tuple[Any, dict[str, Any], dict[str, int]]] = {}  # session, message, messages per key
         self.flush_handle: asyncio.TimerHandle | None = None
-        self._known: dict[int, tuple[Any, dict[str, dict[str, Any]]]] = {}
+        self.known_cache: dict[int, tuple[Any, dict[str, dict[str, Any]]]] = {}
 
     @property
     def listening(self) -> bool:
@@ -136,11 +137,11 @@ class OscServer:
 
     def known_paths(self, info: Any) -> dict[str, dict[str, Any]]:
         """The paths of a pipeline by key (the graph inventory's own addresses included), cached per pipeline."""
-        cached = self._known.get(id(info))
+        cached = self.known_cache.get(id(info))
         if cached is None or cached[0] is not info:
-            known = {entry['key']: entry for entry in paths(info)}
+            known = {entry['key']: entry for entry in [*paths(info), *self.extra_paths]}
             cached = (info, known)
-            self._known[id(info)] = cached
+            self.known_cache[id(info)] = cached
         known = cached[1]
         if self.graph_inventory:
             known = {**known, **{entry['key']: entry for entry in self.graph_inventory}}

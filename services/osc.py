@@ -39,6 +39,9 @@ class OscService:
         port = config.port if config.osc_port is None else config.osc_port
         self.server = OscServer(config.osc_host or config.host, port, self.resolve, self.deliver, board)
         self.wanted = port != 0
+        if config.stamp_frames:  # benchmarks: OSC message -> first frame carrying it
+            self.server.extra_paths.append({'key': 'stamp', 'type': 'integer', 'osc_address': '/scope/stamp',
+                                            'description': 'written into frames (DREAMSTAGE_STAMP_FRAMES)'})
         self.out: OscSender | None = None
         if config.osc_out:
             self.set_out(config.osc_out)
@@ -134,6 +137,6 @@ class OscService:
             if key:
                 normalised.append({**entry, 'key': key, 'osc_address': f'/scope/{key}'})
         self.server.graph_inventory = normalised or None
-        self.server._known.clear()
+        self.server.known_cache.clear()
         return len(normalised)
 
