@@ -27,6 +27,11 @@ class ControlLoop:
         self.failures = 0
 
     def start(self) -> None:
+        """Start the thread (again after a stop; nothing when it runs)."""
+        if self.thread.is_alive():
+            return
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, name='control-loop', daemon=True)
         self.thread.start()
 
     def stop(self, timeout: float = 2.0) -> None:

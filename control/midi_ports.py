@@ -19,7 +19,7 @@ def midi_status(max_age: float = 3.0) -> dict[str, Any]:
     """Whether server-side MIDI works here (an ALSA sequencer on Linux), and the input ports (looked up at most
     every `max_age` seconds: each look opens the sequencer)."""
     now = time.monotonic()
-    if _status_cache and now - _status_cache[0] < max_age:
+    if _status_cache and now - _status_cache[0] < (max_age if _status_cache[1]['available'] else 20 * max_age):
         return dict(_status_cache[1])
     try:
         status: dict[str, Any] = {'available': True, 'ports': list(mido.get_input_names())}

@@ -125,7 +125,8 @@ class ControlService:
                 if audio is None or not audio.running:
                     engine.set_audio_preset(None)
                     self.tempo.audio_stopped(engine.session.id)
-        if now >= self.next_rescan:
+        ports = self.midi.ports
+        if now >= self.next_rescan and (ports.ports or ports.gone):  # opening the sequencer can block: not here
             self.next_rescan = now + RESCAN_EVERY
             threading.Thread(target=self.midi.rescan, name='midi-rescan', daemon=True).start()
         return engines
