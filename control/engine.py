@@ -121,10 +121,14 @@ class ControlEngine:
                         discrete.update(change)
             for pending in self.quantizer.due(line, now, lead):
                 discrete.update(pending.message)
-            if self.stamp_beats and values.get('tempo.beat'):
+            pulse = bool(values.get('tempo.beat'))
+            if self.stamp_beats and pulse:
                 message['stamp'] = math.floor(self.last_beat or 0) % (1 << 24)
         if discrete:
+            self.latency.timed()
             self.send(discrete, 'matrix')
+        if message and pulse:
+            self.latency.timed()  # the next change (sent here, or by the audio loop) is the beat's
         if send and message:
             self.send(message, 'matrix')
         for output in list(self.outputs):

@@ -9,6 +9,7 @@ from audio.features import Features
 from audio.mapper import ParameterMapper
 from audio.presets import BUILTIN
 from control.engine import ControlEngine
+from control.latency import LatencyMeter
 from control.lfo import Lfo, wave
 from control.matrix import Matrix
 from control.routes import Route, Target, session_targets
@@ -193,3 +194,23 @@ async def test_prompt_weights_blend_two_prompts() -> None:
     engine.set_source('xy.x', 0.0)
     engine.tick(clock.advance(1 / 30))
     assert session.state.values['prompts'] == [{'text': 'forest', 'weight': 1.0}, {'text': 'city', 'weight': 0.0}]
+
+
+def test_timed_changes_set_the_lead_once_there_are_enough() -> None:
+    clock = DrivenClock()
+    meter = LatencyMeter(clock)
+    version = 0
+    for timed, delay in [(False, 0.005)] * 10 + [(True, 0.04)] * 4:
+        version += 1
+        if timed:
+            meter.timed()
+        meter.changed(version)
+        clock.advance(delay)
+        meter.frame(version)
+    assert meter.measured_ms == 5.0, 'changes in step with the worker, until enough beats were measured'
+    version += 1
+    meter.timed()
+    meter.changed(version)
+    clock.advance(0.04)
+    meter.frame(version)
+    assert meter.measured_ms == 40.0 and meter.to_dict()['timed'] is True
