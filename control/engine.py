@@ -148,7 +148,9 @@ class ControlEngine:
         line = self.tempo.timeline(now)
         due = self.quantizer.next_due(line, lead)
         if line is not None and any(r.enabled and r.source in ('tempo.beat', 'tempo.bar') for r in self.matrix.routes):
-            beat = line.time_of(math.floor(line.beat_at(now + lead)) + 1) - lead
+            # the boundary after the last one evaluated: a loop that wakes a little late still fires it at once
+            reference = self.last_beat if self.last_beat is not None else line.beat_at(now + lead)
+            beat = line.time_of(math.floor(reference) + 1) - lead
             due = beat if due is None else min(due, beat)
         return due
 
