@@ -266,6 +266,7 @@ class ControlService:
             self.learning.pop(session_id, None)
         if engine is not None:
             engine.detach()
+        self.tempo.audio_stopped(session_id)  # the audio source no longer follows that session's song
 
     def _audio_started(self, session: Session, audio: AudioEngine, spec: SourceSpec) -> None:
         """The audio engine's numeric mappings move into this session's matrix, ticked by the audio loop."""
