@@ -57,11 +57,20 @@ class Config:
     leave_grace: float = 5.0  # seconds a session whose last peer dropped out waits for it to come back
     idle_after: float = 30.0  # seconds without anyone watching before a shared session stops rendering
     expire_after: float = 24 * 3600.0  # seconds without use before a named session ends
+    osc_port: int | None = None  # UDP port of the OSC server (None: the HTTP port number, 0: off)
+    osc_host: str | None = None  # address the OSC server binds (None: the HTTP host)
+    osc_out: str | None = None  # 'host:port' that audio features and beats are sent to over OSC
+    midi_inputs: list[str] = field(default_factory=list)  # server-side MIDI input ports opened at start
 
     @property
     def presets_dir(self) -> Path:
         """Where saved looks live (beside the assets folder)."""
         return self.assets_dir.parent / 'presets'
+
+    @property
+    def matrix_presets_dir(self) -> Path:
+        """Where saved modulation matrices live (beside the looks)."""
+        return self.assets_dir.parent / 'matrix_presets'
 
     @property
     def audio_presets_dir(self) -> Path:
@@ -105,6 +114,10 @@ class Config:
             leave_grace=float(env.get('DREAMSTAGE_LEAVE_GRACE', '5')),
             idle_after=float(env.get('DREAMSTAGE_IDLE_AFTER', '30')),
             expire_after=float(env.get('DREAMSTAGE_SESSION_EXPIRY', str(24 * 3600))),
+            osc_port=int(env['DREAMSTAGE_OSC_PORT']) if env.get('DREAMSTAGE_OSC_PORT') else None,
+            osc_host=env.get('DREAMSTAGE_OSC_HOST') or None,
+            osc_out=env.get('DREAMSTAGE_OSC_OUT') or None,
+            midi_inputs=_split(env.get('DREAMSTAGE_MIDI_INPUTS', '')),
         )
 
 

@@ -15,6 +15,10 @@ from api import assets, errors, health, login, loras, models, pipelines, plugins
 from api import audio as audio_api
 from api.auth import AccessControl
 from api.body_limit import BodyLimit
+from api.midi import router as midi_router
+from api.modulation import router as modulation_router
+from api.osc import router as osc_router
+from api.tempo import router as tempo_router
 from rtc.ice import configure_host_addresses
 from rtc.stats import LOOP_LAG
 from services.context import ServerContext
@@ -51,7 +55,8 @@ def build(config: settings.Config) -> ServerContext:
                        allow_credentials=False)
     for router in (health.router, pipelines.router, models.router, webrtc.router, assets.router, loras.router,
                    plugins.router, sessions.router, sessions.sessions_router, login.router,
-                   ws_video.router, audio_api.router):
+                   ws_video.router, audio_api.router, osc_router, tempo_router, modulation_router,
+                   midi_router):
         app.include_router(router)
     pages.register(context)
     audio_page.register(context)
@@ -65,6 +70,7 @@ def startup(context: ServerContext) -> None:
     sessions, and pre-load the configured pipeline."""
     background_tasks.create(LOOP_LAG.watch(), name='loop-lag')
     background_tasks.create(context.lifecycle.run(), name='session-lifecycle')
+    background_tasks.create(context.control.start(), name='control')  # OSC, MIDI inputs, the control loop
     context.sessions.follow_pipeline_reloads(asyncio.get_running_loop())
     config = context.config
     for folder in (config.models_dir, config.lora_dir, config.assets_dir):
@@ -79,10 +85,11 @@ def startup(context: ServerContext) -> None:
 
 
 async def shutdown(context: ServerContext) -> None:
-    """Stop the audio loops, close every peer (each hears `stream_stopped`) and session, then unload pipelines;
-    uvicorn has already ended the requests still running after `GRACEFUL_SHUTDOWN` seconds (an upload cut short
-    removes its partial file)."""
+    """Stop the audio loops and the control surfaces, close every peer (each hears `stream_stopped`) and session,
+    then unload pipelines; uvicorn has already ended the requests still running after `GRACEFUL_SHUTDOWN` seconds
+    (an upload cut short removes its partial file)."""
     await asyncio.to_thread(context.audio.stop_all)
+    await context.control.stop()
     await context.peers.close_all()
     await context.sessions.close_all()
     context.manager.unload_all(collect=False)  # the process ends: no garbage collection (most of a second)

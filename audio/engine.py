@@ -5,6 +5,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,8 @@ class AudioEngine:
         self._pending_preset: Preset | None = None
         self._last_tick: float | None = None
         self.restore = True
+        self.tick_hooks: list[Callable[[AudioEngine, Features, float], dict[str, Any]]] = []  # the control matrix
+        self.numeric_elsewhere = False  # True: the matrix evaluates the preset's numeric mappings (as routes)
         self._released = False
         self._release_lock = threading.Lock()
 
@@ -115,6 +118,7 @@ class AudioEngine:
         if self._pending_preset is not None:
             preset, self._pending_preset = self._pending_preset, None
             self.mapper = ParameterMapper(preset, self.session.state.snapshot(), previous=self.mapper)
+        self.mapper.numeric = not self.numeric_elsewhere
         samples = self.source.pull(now)
         begun = time.thread_time()
         self.features = features = self.analyser.process(samples)
@@ -122,6 +126,8 @@ class AudioEngine:
         dt = min(0.2, now - self._last_tick) if self._last_tick is not None else 1.0 / self.rate
         self._last_tick = now
         message = self.mapper.step(features, now, dt, prompts)
+        for hook in list(self.tick_hooks):
+            message.update(hook(self, features, now))
         self.analysis_ms.append(1000 * (time.thread_time() - begun))
         if self.stamp_beats and features.beat:
             message['stamp'] = int(features.seconds * 1000) % (1 << 24)  # frames carry it (DREAMSTAGE_STAMP_FRAMES)

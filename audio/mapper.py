@@ -41,13 +41,15 @@ class ParameterMapper:
         self.surge = Surge()
         self.words: list[str] = []
         self.transitions = 0
+        self.numeric = True  # False: the modulation matrix evaluates the numeric mappings (as routes)
         # a preset that leaves prompts alone takes back the words of the one before it
         self.clear_words = not self.uses_prompts and normalize(self.shown) != normalize(self.original)
 
     def step(self, features: Features, now: float, dt: float, session_prompts: Any = None) -> dict[str, Any]:
         """The message for this tick (empty when nothing changed enough to send)."""
         message: dict[str, Any] = {}
-        self._numeric(features, dt, message)
+        if self.numeric:
+            self._numeric(features, dt, message)
         if self.clear_words and self.original:
             message['transition'] = self._transition(self.original)
             self.shown, self.clear_words = self.original, False

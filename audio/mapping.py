@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -42,12 +42,29 @@ class Mapping(BaseModel):
         return self
 
 
-class MappingState:
-    """The running state of one mapping: its gate and its smoothed output."""
+class Shaping(Protocol):
+    """What turns an input into an output: ranges, curve, smoothing and gate (a Mapping, or a matrix route)."""
+
+    in_min: float
+    in_max: float
+    out_min: float
+    out_max: float
+    curve: Curve
+    attack: float
+    release: float
+    threshold: float | None
+    hysteresis: float
+
+
+S = TypeVar('S', bound=Shaping)
+
+
+class MappingState(Generic[S]):
+    """The running state of one mapping (or matrix route): its gate and its smoothed output."""
 
     __slots__ = ('mapping', 'open', 'value')
 
-    def __init__(self, mapping: Mapping, start: float | None = None) -> None:
+    def __init__(self, mapping: S, start: float | None = None) -> None:
         self.mapping = mapping
         self.open = mapping.threshold is None
         self.value = mapping.out_min if start is None else start

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ class FrameBus:
         self._seq = 0
         self._lock = threading.Lock()
         self._changed = asyncio.Event()
+        self.listeners: list[Callable[[OutputFrame], None]] = []  # told of each frame, on the worker thread
 
     def publish(self, image: np.ndarray, version: int) -> OutputFrame:
         """Make a frame the newest one (called from the worker thread)."""
@@ -36,6 +38,8 @@ class FrameBus:
             self._seq += 1
             frame = OutputFrame(image, self._seq, time.time(), version)
             self.latest = frame
+        for listener in list(self.listeners):
+            listener(frame)
         self._call_on_loop(self._changed.set)
         return frame
 

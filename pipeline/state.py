@@ -116,6 +116,14 @@ class ParameterState:
         self._listeners.append(wake)
         return event
 
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (from the updating thread) after every change; keep it short."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return dict(self.values)

@@ -1,7 +1,7 @@
 """The assets folder: reference images, control videos and audio, listed, stored, served and deleted."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -52,6 +52,7 @@ class AssetService:
     def __init__(self, root: Path, max_upload_bytes: int) -> None:
         self.root = root
         self.max_upload_bytes = max_upload_bytes
+        self.stored_listeners: list[Callable[[Path], None]] = []  # told of each stored upload (song analysis)
 
     def files(self, kind: str | None = None) -> list[AssetFileInfo]:
         """Every asset (recursively), newest first; `kind` (image, video or audio) narrows the list."""
@@ -78,6 +79,8 @@ class AssetService:
             raise InvalidRequest(f'Invalid file type. Allowed types: {", ".join(allowed)}')
         target = upload_path(self.root, filename)
         await receive_file(chunks, declared, target, self.max_upload_bytes, content_check(suffix))
+        for listener in list(self.stored_listeners):
+            listener(target)
         return self.info(target)
 
     def path(self, asset_path: str) -> Path:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from audio.engine import AudioEngine
@@ -25,6 +26,7 @@ class AudioService:
         self.presets = PresetStore(presets_dir, Preset, BUILTIN)
         self.engines: dict[str, AudioEngine] = {}
         self.lock = threading.Lock()
+        self.start_listeners: list[Callable[[Session, AudioEngine, SourceSpec], None]] = []  # before it runs
 
     def start(self, session: Session, spec: SourceSpec, preset: Preset | str | None = None,
               stamp_beats: bool = False) -> AudioEngine:
@@ -44,6 +46,8 @@ class AudioService:
                              previous=previous.mapper if previous is not None else None)
         with self.lock:
             self.engines[session.id] = engine
+        for listener in list(self.start_listeners):
+            listener(session, engine, spec)
         engine.start()
         return engine
 

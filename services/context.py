@@ -13,6 +13,7 @@ from rtc.peers import PeerRegistry
 from .assets import AssetService
 from .audio import AudioService
 from .connections import ConnectionService
+from .control import ControlService
 from .downloads import DownloadService
 from .lifecycle import SessionLifecycle
 from .loras import LoraService
@@ -36,6 +37,7 @@ class ServerContext:
     looks: PresetStore[Look]
     downloads: DownloadService
     audio: AudioService
+    control: ControlService
     started_at: float = field(default_factory=time.time)
 
     @classmethod
@@ -47,11 +49,13 @@ class ServerContext:
         manager = PipelineManager(registry, LoadContext(config.models_dir, config.lora_dir, config.assets_dir))
         peers = PeerRegistry(bitrate=config.video_bitrate)
         sessions = SessionService(config, manager, peers)
+        assets = AssetService(config.assets_dir, config.max_upload_bytes)
+        looks = PresetStore(config.presets_dir, Look)
+        audio = AudioService(config.assets_dir, config.audio_presets_dir)
+        control = ControlService(config, sessions, audio, looks, manager, registry)
+        assets.stored_listeners.append(control.tempo.uploaded)  # songs are analysed once, on upload
         return cls(config=config, registry=registry, manager=manager, peers=peers, sessions=sessions,
                    lifecycle=SessionLifecycle(sessions, peers, config),
                    connections=ConnectionService(config, sessions, peers),
-                   assets=AssetService(config.assets_dir, config.max_upload_bytes),
-                   loras=LoraService(config.lora_dir, config.max_upload_bytes),
-                   looks=PresetStore(config.presets_dir, Look),
-                   downloads=DownloadService(config, registry),
-                   audio=AudioService(config.assets_dir, config.audio_presets_dir))
+                   assets=assets, loras=LoraService(config.lora_dir, config.max_upload_bytes), looks=looks,
+                   downloads=DownloadService(config, registry), audio=audio, control=control)

@@ -212,3 +212,20 @@ function stamp() {
 }
 
 window.DreamstageStudio = DreamstageStudio;
+
+// Web MIDI: every input's bytes go to the server over the page's own connection (the Control tab listens).
+window.dreamstageMidi = async function () {
+  if (!navigator.requestMIDIAccess) {
+    alert("This browser has no Web MIDI (try Chrome or Edge).");
+    return;
+  }
+  const access = await navigator.requestMIDIAccess({ sysex: false });
+  const listen = (input) => {
+    input.onmidimessage = (event) =>
+      emitEvent("dreamstage-midi", { data: Array.from(event.data), port: input.name || "browser" });
+  };
+  access.inputs.forEach(listen);
+  access.onstatechange = (event) => {
+    if (event.port.type === "input" && event.port.state === "connected") listen(event.port);
+  };
+};

@@ -14,6 +14,7 @@ from services.reports import who_is_connected
 
 from .assets_panel import AssetsPanel
 from .audio_panel import audio_panel
+from .control_panel import ControlPanel
 from .controls import generation_controls
 from .input_source import InputSource
 from .lora_panel import LoraPanel
@@ -70,6 +71,8 @@ def studio(context: ServerContext, session: Session, token: str, *, base_url: st
                         AssetsPanel(context, sync, InputSource(sync))
                     with ui.tab_panel(tab['Audio']):
                         audio_panel(context, lambda: sync.session.id)
+                    with ui.tab_panel(tab['Control']):
+                        ControlPanel(context, sync)
                 with ui.tab_panel(tab['Session']):
                     SessionPanel(context, sync, base_url)
     if not can_control:
@@ -92,7 +95,7 @@ def tab_names(can_control: bool) -> list[tuple[str, str]]:
     tabs = [('Prompt', 'edit_note'), ('Generate', 'tune')]
     if can_control:
         tabs += [('Presets', 'bookmarks'), ('Pipeline', 'hub'), ('LoRA', 'layers'), ('Media', 'perm_media'),
-                 ('Audio', 'graphic_eq')]
+                 ('Audio', 'graphic_eq'), ('Control', 'cable')]
     return [*tabs, ('Session', 'group')]
 
 

@@ -1,0 +1,1 @@
+"""Control surfaces and the modulation matrix: OSC, MIDI, tempo (Link, MIDI clock, audio), LFOs, quantized changes."""
