@@ -56,6 +56,8 @@ class SharedEncoder(LatestFanout[EncodedFrame]):
                     self.publish(EncodedFrame(data, pts, keyframe, seq, frame.seq), seq)
         except Exception:
             log.exception('%s encoder failed', self.codec)
+        finally:
+            self.encoder.release()  # nobody watches (or the session ended): free the codec's buffers now
 
 
 class EncodedVideoTrack(MediaStreamTrack):

@@ -11,20 +11,25 @@ import numpy as np
 
 from pipeline.frame_bus import FrameBus
 
+from .encoder import CodecHolder
 from .latest import LatestFanout
 from .stats import ENCODE
 
 log = logging.getLogger(__name__)
 
 
-class JpegEncoder:
+class JpegEncoder(CodecHolder):
     """Encodes RGB frames to JPEG with PyAV's mjpeg encoder."""
 
     def __init__(self, quality: int = 5) -> None:
+        super().__init__()
         self.quality = quality
-        self.context: av.video.codeccontext.VideoCodecContext | None = None
 
     def encode(self, image: np.ndarray) -> bytes:
+        with self.encoding():
+            return self._encode(image)
+
+    def _encode(self, image: np.ndarray) -> bytes:
         begun = time.thread_time()
         height, width = image.shape[:2]
         if self.context is None or (self.context.width, self.context.height) != (width, height):
@@ -60,3 +65,5 @@ class JpegFanout(LatestFanout[tuple[int, bytes]]):
                 self.publish((frame.seq, data), frame.seq)
         except Exception:
             log.exception('JPEG encoder failed')
+        finally:
+            self.encoder.release()  # nobody watches (or the session ended): free the codec's buffers now
