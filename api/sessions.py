@@ -19,7 +19,8 @@ sessions_router = APIRouter(prefix='/api/v1/sessions', tags=['sessions'])
 def session_metrics(context: Context) -> dict[str, Any]:
     """Frames, rates and the state of every running session."""
     return {'sessions': {session.id: reports.metrics(session) for session in context.sessions.running()},
-            'gpu': None, 'server': server_figures()}
+            'gpu': None, 'server': {**server_figures(), 'peers': len(context.peers.peers),
+                                    'peer_groups': len(context.peers.attachments)}}
 
 
 class NewSession(BaseModel):

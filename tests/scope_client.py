@@ -149,6 +149,16 @@ class ScopeClient:
 _EMPTY = np.zeros((0, 0, 3), np.uint8)
 
 
+async def visit(base_url: str, frames: int = 3) -> None:
+    """A short visit: offer a connection (a new session), receive a few frames, disconnect."""
+    client = ScopeClient(base_url, keep_images=False)
+    try:
+        await client.connect()
+        await client.wait_frames(frames)
+    finally:
+        await client.close()
+
+
 def _candidates(sdp: str) -> list[dict[str, Any]]:
     found, mid, index = [], None, -1
     for line in sdp.splitlines():
