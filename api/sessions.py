@@ -15,11 +15,17 @@ router = APIRouter(prefix='/api/v1/session', tags=['sessions'])
 sessions_router = APIRouter(prefix='/api/v1/sessions', tags=['sessions'])
 
 
+# The read endpoints are `async` so they run on the event loop, which owns the session and peer registries: from a
+# thread-pool thread, walking them raced the loop's changes ('dictionary changed size during iteration': a 500 now
+# and then while sessions come and go).
+
+
 @router.get('/metrics')
-def session_metrics(context: Context) -> dict[str, Any]:
+async def session_metrics(context: Context) -> dict[str, Any]:
     """Frames, rates and the state of every running session."""
     return {'sessions': {session.id: reports.metrics(session) for session in context.sessions.running()},
-            'gpu': None, 'server': server_figures()}
+            'gpu': None, 'server': {**server_figures(), 'peers': len(context.peers.peers),
+                                    'peer_groups': len(context.peers.attachments)}}
 
 
 class NewSession(BaseModel):
@@ -40,13 +46,13 @@ async def create_session(body: NewSession, request: Request, context: Context) -
 
 
 @sessions_router.get('')
-def list_sessions(context: Context) -> dict[str, Any]:
+async def list_sessions(context: Context) -> dict[str, Any]:
     """Running sessions with who is connected (tokens are not listed)."""
     return {'sessions': [reports.summary(session, context.peers) for session in context.sessions.running()]}
 
 
 @sessions_router.get('/{session_id}')
-def session_detail(session_id: str, context: Context) -> dict[str, Any]:
+async def session_detail(session_id: str, context: Context) -> dict[str, Any]:
     """One session: its viewers and controllers, parameters and the recent log of who changed what."""
     return reports.detail(context.sessions.require(session_id), context.peers)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import time
 
@@ -18,12 +17,6 @@ from tests.scope_client import ScopeClient
 from tests.server import RunningServer
 
 from .figures import percentile, table
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process, from /proc."""
-    fields = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 async def viewers_run(server: RunningServer, session: dict, count: int, seconds: float) -> tuple[float, float, float]:
@@ -38,10 +31,10 @@ async def viewers_run(server: RunningServer, session: dict, count: int, seconds:
         for client in clients:
             await client.wait_frames(10)
         starts = [len(c.frames) for c in clients]
-        cpu_before, begun = process_cpu_seconds(server.process.pid), time.monotonic()
+        cpu_before, begun = server.cpu_seconds(), time.monotonic()
         await asyncio.sleep(seconds)
         elapsed = time.monotonic() - begun
-        cpu = (process_cpu_seconds(server.process.pid) - cpu_before) / elapsed
+        cpu = (server.cpu_seconds() - cpu_before) / elapsed
         rates = sorted((len(c.frames) - s) / elapsed for c, s in zip(clients, starts, strict=True))
         return cpu, rates[0], percentile(rates, 50)
     finally:

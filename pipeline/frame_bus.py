@@ -37,7 +37,8 @@ class FrameBus:
         with self._lock:
             self._seq += 1
             frame = OutputFrame(image, self._seq, time.time(), version)
-            self.latest = frame
+            if not self.closed:
+                self.latest = frame
         for listener in list(self.listeners):
             listener(frame)
         self._call_on_loop(self._changed.set)
@@ -61,7 +62,10 @@ class FrameBus:
         return None
 
     def close(self) -> None:
-        self.closed = True
+        """End the stream; the last picture is let go now rather than whenever the garbage collector gets to it."""
+        with self._lock:
+            self.closed = True
+            self.latest = None
         self._call_on_loop(self._changed.set)
 
     def _call_on_loop(self, callback: object) -> None:

@@ -38,6 +38,9 @@ class SharedEncoder(LatestFanout[EncodedFrame]):
     def request_keyframe(self) -> None:
         self.keyframe_wanted = True
 
+    def release(self) -> None:
+        self.encoder.release()
+
     def restart(self) -> None:
         spent = self.encoder
         self.encoder = VideoEncoder(self.codec, self.bitrate)

@@ -10,18 +10,23 @@ import numpy as np
 
 from pipeline.frame_bus import FrameBus
 
+from .encoder import CodecHolder
 from .latest import LatestFanout
 from .stats import ENCODE
 
 
-class JpegEncoder:
+class JpegEncoder(CodecHolder):
     """Encodes RGB frames to JPEG with PyAV's mjpeg encoder."""
 
     def __init__(self, quality: int = 5) -> None:
+        super().__init__()
         self.quality = quality
-        self.context: av.video.codeccontext.VideoCodecContext | None = None
 
     def encode(self, image: np.ndarray) -> bytes:
+        with self.encoding():
+            return self._encode(image)
+
+    def _encode(self, image: np.ndarray) -> bytes:
         begun = time.thread_time()
         height, width = image.shape[:2]
         if self.context is None or (self.context.width, self.context.height) != (width, height):
@@ -46,6 +51,9 @@ class JpegFanout(LatestFanout[tuple[int, bytes]]):
         super().__init__(bus)
         self.encoder = JpegEncoder()
         self.source_seq = 0  # the last bus frame taken, so a fresh encoder goes on after a frame that failed
+
+    def release(self) -> None:
+        self.encoder.release()
 
     def restart(self) -> None:
         self.encoder = JpegEncoder(self.encoder.quality)

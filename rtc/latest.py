@@ -82,11 +82,16 @@ class LatestFanout(ABC, Generic[T]):
         except asyncio.CancelledError:
             pass
         finally:
+            self.release()  # nobody watches (or the session ended): free the codec's buffers now
             self._changed.set()
 
     @abstractmethod
     async def produce(self) -> None:
         """Make outputs (calling `publish`) while `watchers` > 0; returns when done, raises when the encoder fails."""
+
+    @abstractmethod
+    def release(self) -> None:
+        """Free what the encoder holds; the next output opens it again."""
 
     @abstractmethod
     def restart(self) -> None:

@@ -16,7 +16,10 @@ from rtc.ice import configure_host_addresses
 
 configure_host_addresses(['127.0.0.1'])
 
-Trickle = Literal['none', 'after', 'before', 'one-by-one']
+# How the client sends its ICE candidates: 'none' in the offer, 'after'/'before' applying the answer, 'one-by-one'
+# request each; 'never' (a half-open offer): none in the offer, none sent, the answer not applied, as a client that
+# crashed between its offer and ICE.
+Trickle = Literal['none', 'after', 'before', 'one-by-one', 'never']
 
 
 class ScopeClient:
@@ -79,6 +82,8 @@ class ScopeClient:
         response.raise_for_status()
         answer = response.json()
         self.session_id = answer['sessionId']
+        if trickle == 'never':
+            return answer
         if trickle in ('before', 'one-by-one'):
             await self._trickle(candidates, one_by_one=trickle == 'one-by-one')
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer['sdp'], type=answer['type']))
@@ -147,6 +152,16 @@ class ScopeClient:
 
 
 _EMPTY = np.zeros((0, 0, 3), np.uint8)
+
+
+async def visit(base_url: str, frames: int = 3) -> None:
+    """A short visit: offer a connection (a new session), receive a few frames, disconnect."""
+    client = ScopeClient(base_url, keep_images=False)
+    try:
+        await client.connect()
+        await client.wait_frames(frames)
+    finally:
+        await client.close()
 
 
 def _candidates(sdp: str) -> list[dict[str, Any]]:

@@ -59,6 +59,29 @@ class RunningServer:
             time.sleep(0.1)
         raise TimeoutError(f'server not ready after {timeout} s:\n{self.output()}')
 
+    def rss_mb(self) -> float:
+        """The server process's resident memory in MB."""
+        return self._status('VmRSS') / 1024
+
+    def threads(self) -> int:
+        """The server process's threads (native ones included)."""
+        return len(os.listdir(f'/proc/{self.process.pid}/task'))
+
+    def open_files(self) -> int:
+        """The server process's open file descriptors (files, sockets, pipes)."""
+        return len(os.listdir(f'/proc/{self.process.pid}/fd'))
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds the server process has used."""
+        fields = Path(f'/proc/{self.process.pid}/stat').read_text().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+    def _status(self, key: str) -> int:
+        for line in Path(f'/proc/{self.process.pid}/status').read_text().splitlines():
+            if line.startswith(f'{key}:'):
+                return int(line.split()[1])
+        raise KeyError(key)
+
     def output(self) -> str:
         if not self.log.closed:
             self.log.flush()
