@@ -164,6 +164,8 @@ class PipelineManager:
                 pending = [node for node in self.nodes.values() if node.status == 'loading']
             for node in pending:
                 self._load_one(node)
+            if pending:
+                freeze_long_lived()
         for callback in list(self.on_loaded):
             try:
                 callback()
@@ -201,4 +203,13 @@ class PipelineManager:
                     log.exception('closing %s failed', node.item.pipeline_id)
                 node.instance = None
         if nodes and collect:
+            gc.unfreeze()  # what the unloaded pipeline leaves in reference cycles can be collected now
             gc.collect()
+
+
+def freeze_long_lived() -> None:
+    """Move everything alive after a load (weights, modules, the text encoder: hundreds of thousands of objects) out
+    of the garbage collector's sight: a full collection then scans only what came since, and no longer stalls every
+    stream's event loop for most of a second every few dozen connections. The next unload unfreezes them."""
+    gc.collect()
+    gc.freeze()
