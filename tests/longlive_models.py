@@ -33,7 +33,7 @@ _homes: list[Path] = []
 
 def tiny_longlive_home() -> Path:
     """A home folder (built once per test process) whose `models/` holds every file `longlive` needs."""
-    if _homes and (_homes[-1] / 'models' / 'LongLive-1.3B').is_dir():
+    if _homes and (_homes[-1] / 'models' / 'lora').is_dir():
         return _homes[-1]
     home = Path(tempfile.mkdtemp(prefix='dreamstage-tiny-wan-'))
     atexit.register(shutil.rmtree, home, ignore_errors=True)
@@ -43,7 +43,8 @@ def tiny_longlive_home() -> Path:
 
 
 def build_tiny_longlive(models_dir: Path) -> None:
-    """The base model (diffusers layout), LongLive's weights and LoRA (original layout), a tiny TAEHV and a LoRA."""
+    """The base model (diffusers layout), LongLive's weights and LoRA and StreamDiffusionV2's weights (original
+    layout), a tiny TAEHV and a style LoRA."""
     transformer = build_tiny_wan(models_dir / 'Wan2.1-T2V-1.3B-Diffusers')
     weights = models_dir / 'LongLive-1.3B' / 'models'
     weights.mkdir(parents=True, exist_ok=True)
@@ -51,6 +52,9 @@ def build_tiny_longlive(models_dir: Path) -> None:
     torch.save({'generator': {f'model.{k}': v for k, v in to_original_names(causal.state_dict()).items()}},
                weights / 'longlive_base.pt')
     torch.save({'generator_lora': original_lora(causal, seed=22)}, weights / 'lora.pt')
+    sdv2 = models_dir / 'StreamDiffusionV2' / 'wan_causal_dmd_v2v'
+    sdv2.mkdir(parents=True, exist_ok=True)
+    torch.save({'generator_ema': to_original_names(tiny_transformer(seed=23).state_dict())}, sdv2 / 'model.pt')
     save_tiny_taehv(models_dir / 'Autoencoders' / 'taew2_1.pth')
     build_style_lora(transformer, models_dir / 'lora' / 'style.safetensors')
 
@@ -70,7 +74,7 @@ def build_tiny_wan(folder: Path) -> Any:
                            latents_std=[1.5, 2.0, 0.8, 1.2])
     transformer = tiny_transformer(seed=11)
     spread_weights(text_encoder, 12, 1.0)
-    spread_weights(vae, 13, 1.2)
+    spread_weights(vae, 13, 1.0)
     pipe: Any = WanPipeline(tokenizer=tokenizer, text_encoder=text_encoder, transformer=transformer, vae=vae,
                             scheduler=FlowMatchEulerDiscreteScheduler(shift=5.0))
     pipe.save_pretrained(folder)
@@ -83,6 +87,14 @@ def tiny_transformer(seed: int) -> Any:
 
     model: Any = WanTransformer3DModel(**TRANSFORMER)
     spread_weights(model, seed, 1.0)
+    with torch.no_grad():  # the few prompt tokens, not the 500 zero rows after them, steer cross-attention
+        for layer in (model.condition_embedder.text_embedder.linear_1, model.condition_embedder.text_embedder.linear_2):
+            layer.bias.zero_()
+        for block in model.blocks:
+            block.attn2.to_k.bias.zero_()
+            block.attn2.to_v.bias.zero_()
+            block.attn2.norm_q.weight.fill_(3.0)
+            block.attn2.norm_k.weight.fill_(3.0)
     return model.eval()
 
 

@@ -41,8 +41,8 @@ class MemoryEstimate:
 
 
 def estimate(*, transformer: dict[str, Any], text_encoder: dict[str, Any] | None, autoencoder: str,
-             width: int, height: int, chunk_frames: int, window_frames: int, weight_bytes: int,
-             text_bytes: int, fp8: bool = False) -> MemoryEstimate:
+             autoencoder_bytes: int, width: int, height: int, chunk_frames: int, window_frames: int,
+             weight_bytes: int, text_bytes: int, fp8: bool = False) -> MemoryEstimate:
     """The memory of a Wan transformer config at a size, from its config alone (no weights are read)."""
     dim = int(transformer['num_attention_heads']) * int(transformer['attention_head_dim'])
     layers, ffn = int(transformer['num_layers']), int(transformer['ffn_dim'])
@@ -63,7 +63,6 @@ def estimate(*, transformer: dict[str, Any], text_encoder: dict[str, Any] | None
         d_model, d_ff = int(text_encoder['d_model']), int(text_encoder['d_ff'])
         vocab, text_layers = int(text_encoder['vocab_size']), int(text_encoder['num_layers'])
         text = (vocab * d_model + text_layers * (4 * d_model * d_model + 3 * d_model * d_ff)) * text_bytes
-    autoencoder_bytes = int(0.26 * GB * weight_bytes / 2) if autoencoder == 'wan' else int(0.03 * GB)
     return MemoryEstimate(weights, text, autoencoder_bytes, kv_cache + cross_cache,
                           max(transformer_peak, decoder_peak) + latents)
 
