@@ -19,6 +19,7 @@ from .tracks import feed_audio, feed_input
 
 log = logging.getLogger(__name__)
 NOTIFY_INTERVAL = 0.05  # parameters_updated is coalesced to at most twenty messages a second
+REPORT_WAIT = 10.0  # seconds a stream that failed at once waits for its data channel, so the client learns why
 Role = Literal['control', 'view']
 
 
@@ -38,6 +39,8 @@ class Peer:
         self.pending: list[str] = []
         self.tasks: set[asyncio.Task] = set()
         self.closed = False
+        self.closing = False
+        self.reachable = asyncio.Event()  # set once the data channel opens, or the connection ends without it
         self.messages_received = 0
         pc.on('datachannel', self._on_datachannel)
         pc.on('track', self._on_track)
@@ -53,9 +56,17 @@ class Peer:
             self.pending.append(text)
 
     async def close(self, error: str | None = None, linger: float = 0.05) -> None:
-        """Tell the client its stream stopped, leave the session and close the connection (idempotent)."""
-        if self.closed:
+        """Tell the client its stream stopped, leave the session and close the connection (idempotent).
+
+        A stream that failed before the data channel opened (out of memory on its first chunk, say) waits a
+        little for it, so the client still gets `stream_stopped` with the reason.
+        """
+        if self.closing:
             return
+        self.closing = True
+        if error and not self.reachable.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.reachable.wait(), REPORT_WAIT)
         self.closed = True
         if self.channel is not None and self.channel.readyState == 'open':
             self.send(stream_stopped(error))
@@ -72,9 +83,13 @@ class Peer:
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
         self.channel = channel
         channel.on('message', self._on_message)
-        channel.on('open', self._flush)
+        channel.on('open', self._on_open)
         if channel.readyState == 'open':
-            self._flush()
+            self._on_open()
+
+    def _on_open(self) -> None:
+        self.reachable.set()
+        self._flush()
 
     def _flush(self) -> None:
         pending, self.pending = self.pending, []
@@ -104,6 +119,7 @@ class Peer:
     async def _on_connection_state(self) -> None:
         log.info('peer %s: connection %s', self.id[:8], self.pc.connectionState)
         if self.pc.connectionState in ('failed', 'closed'):
+            self.reachable.set()
             await self.close()
 
     def spawn(self, coroutine: Awaitable[Any]) -> None:
