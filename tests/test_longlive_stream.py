@@ -5,6 +5,7 @@ import asyncio
 import itertools
 import shutil
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,8 @@ from .server import RunningServer
 from .test_scope_flows import difference, session_metrics
 from .test_streamdiffusion_stream import frame_unlike
 
-LOAD = {'pipeline_ids': ['longlive'], 'load_params': {'width': WIDTH, 'height': HEIGHT}}
+SIZE = {'width': WIDTH, 'height': HEIGHT}
+LOAD: dict[str, Any] = {'pipeline_ids': ['longlive'], 'load_params': SIZE}
 START = {'prompts': [{'text': 'a red fox in the forest', 'weight': 1.0}], 'seed': 3}
 
 
@@ -78,12 +80,12 @@ async def test_memory_is_checked_before_loading_and_an_out_of_memory_stream_stop
     extra = ScopeClient(longlive_server.url)
     try:
         refused = await client.http.post('/api/v1/pipeline/load', json={
-            **LOAD, 'load_params': {**LOAD['load_params'], 'max_memory_gb': 0.01}})
+            **LOAD, 'load_params': {**SIZE, 'max_memory_gb': 0.01}})
         assert refused.status_code == 422
         assert 'not enough GPU memory for 96x64' in refused.text and 'vae_type' in refused.text
 
         one_stream = (needed.total(1) + needed.per_stream // 2) / GB
-        await client.load({**LOAD, 'load_params': {**LOAD['load_params'], 'max_memory_gb': one_stream}})
+        await client.load({**LOAD, 'load_params': {**SIZE, 'max_memory_gb': one_stream}})
         await client.connect(START)
         await client.wait_frames(5, timeout=180)
         await extra.connect(START)
