@@ -190,3 +190,21 @@ def test_running_out_of_memory_frees_the_stream_and_leaves_room_for_the_next(hom
         run(pipeline, ['a red fox'], stream=second)
     first.close()
     assert len(run(pipeline, ['a red fox'] * 2, stream=second)[1]) == 12
+
+
+def test_fp8_weights_halve_the_linear_layers_and_still_generate(home: Path) -> None:
+    """quantization fp8_e4m3fn keeps the blocks' linear weights in float8 and generates nearly the same frames."""
+    from pipeline.causal.fp8 import Float8Linear
+
+    fp8 = load(home, quantization='fp8_e4m3fn')
+    assert isinstance(fp8.models.transformer.model.blocks[0].attn1.to_q, Float8Linear)
+    full = load(home)
+    assert 0 < difference(run(fp8, ['a red fox'])[0], run(full, ['a red fox'])[0]) < 40
+
+
+def test_download_models_knows_the_files_of_longlive(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`download_models --pipeline longlive` finds nothing to fetch when the folder holds every file."""
+    from pipeline.download import main
+
+    assert main(['--pipeline', 'longlive', '--models-dir', str(home / 'models')]) == 0
+    assert 'longlive: every model file is in' in capsys.readouterr().out
