@@ -117,7 +117,7 @@ def wan_block(block: Any, x: torch.Tensor, modulation: torch.Tensor, cos: torch.
     if cached is not None and rows is not None:
         cached[0].index_copy_(1, rows, k.to(cached.dtype))
         cached[1].index_copy_(1, rows, v.to(cached.dtype))
-        k, v = cached[0, :, :attended], cached[1, :, :attended]
+        k, v = cached[0, :, :attended].to(q.dtype), cached[1, :, :attended].to(q.dtype)
     out = attn.to_out[0](attention(q, k, v, mask).flatten(2).type_as(q))
     x = (_per_frame(x.float(), frames) + _per_frame(out.float(), frames) * gate).flatten(1, 2).type_as(x)
     # cross-attention to the prompt
