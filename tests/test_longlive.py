@@ -48,10 +48,11 @@ def run(pipeline: Any, prompts: list[str], *, seed: int = 42, stream: PipelineSt
         inputs: list[list[Frame]] | None = None, **params: Any) -> list[list[Frame]]:
     """The frames of one chunk per prompt, from a new stream (or the given one)."""
     stream = stream or pipeline.open_stream()
+    embeddings = {text: pipeline.encode_prompt(text) for text in prompts}  # one tensor per prompt, as the worker has
     chunks = []
     for index, prompt in enumerate(prompts):
         values = {'seed': seed, 'denoising_step_list': STEPS, **params}
-        chunk = Chunk(index=index, time=0.0, params=values, conditioning=pipeline.encode_prompt(prompt),
+        chunk = Chunk(index=index, time=0.0, params=values, conditioning=embeddings[prompt],
                       reset=index == 0, frames=inputs[index] if inputs else None)
         chunks.append(stream(chunk))
     return chunks

@@ -88,7 +88,7 @@ class CausalWanStream(PipelineStream):
     def _text_context(self, conditioning: Any) -> TextContext:
         """The cross-attention context of the blended prompt (computed again only when the prompt changed)."""
         embedding = conditioning if isinstance(conditioning, torch.Tensor) else self.pipeline.empty_prompt()
-        if self.text is None or not _same(self.text.source, embedding):
+        if self.text is None or self.text.source is not embedding:  # the worker hands over a new tensor per change
             self.text = self.pipeline.models.transformer.text_context(embedding)
         return self.text
 
@@ -108,10 +108,6 @@ def _flush_denormals() -> None:
     if not getattr(_thread_flags, 'denormals_flushed', False):
         torch.set_flush_denormal(True)
         _thread_flags.denormals_flushed = True
-
-
-def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return a is b or (a.shape == b.shape and a.device == b.device and bool(torch.equal(a, b)))
 
 
 def _to_frames(video: torch.Tensor) -> list[Frame]:
