@@ -65,7 +65,8 @@ def difference(a: list[Frame], b: list[Frame]) -> float:
 def test_the_tiny_models_have_the_layout_the_real_ones_have(home: Path, tmp_path: Path) -> None:
     """The default longlive load needs the Wan base, LongLive's weights and LoRA; the tiny set holds them all."""
     repos = {model.repo_id: model.files for model in required_models(LONGLIVE)}
-    assert repos['Wan-AI/Wan2.1-T2V-1.3B-Diffusers'][:2] == ['model_index.json', 'transformer/config.json']
+    assert repos['Wan-AI/Wan2.1-T2V-1.3B-Diffusers'][:4] == ['model_index.json', 'text_encoder', 'tokenizer',
+                                                             'transformer/config.json']
     assert repos['Efficient-Large-Model/LongLive-1.3B'] == ['models/longlive_base.pt', 'models/lora.pt']
     assert missing(required_models(LONGLIVE), tmp_path)
     assert missing(required_models(LONGLIVE), home / 'models') == []
@@ -86,6 +87,17 @@ def test_longlive_weights_in_the_original_layout_load_with_their_lora_merged(lon
     torch.testing.assert_close(loaded[name], causal[name] + b @ a)
     torch.testing.assert_close(loaded['proj_out.weight'], causal['proj_out.weight'])
     assert longlive.models.loras.describe() == []
+
+
+def test_a_local_diffusers_folder_with_its_own_weights_loads_as_a_fine_tune(home: Path) -> None:
+    """`model_id` may be a local folder in diffusers layout; with `weights_id: null` its transformer weights load."""
+    folder = home / 'models' / 'Wan2.1-T2V-1.3B-Diffusers'
+    assert LongLiveLoadParams(model_id=str(folder), weights_id=None).model_files() == []
+    pipeline = load(home, model_id=str(folder), weights_id=None)
+    loaded = pipeline.models.transformer.model.state_dict()
+    torch.testing.assert_close(loaded['blocks.0.attn1.to_q.weight'],
+                               tiny_transformer(seed=11).state_dict()['blocks.0.attn1.to_q.weight'])
+    assert len(run(pipeline, ['a red fox'])[0]) == 9
 
 
 def test_frames_come_in_chunks_of_12_and_earlier_chunks_never_depend_on_later_prompts(

@@ -12,7 +12,7 @@ from ..models import model_folder
 from ..protocol import LoadParams, ModelFiles
 
 WAN_BASE = 'Wan-AI/Wan2.1-T2V-1.3B-Diffusers'
-BASE_FILES = ['model_index.json', 'transformer/config.json', 'text_encoder', 'tokenizer']
+BASE_FILES = ['model_index.json', 'text_encoder', 'tokenizer']
 WAN_VAE_FILES = ['vae/config.json', 'vae/diffusion_pytorch_model.safetensors']
 TINY_VAE_REPO = 'lightx2v/Autoencoders'
 TINY_VAE_FILES = {'tae': 'taew2_1.pth', 'lighttae': 'lighttaew2_1.pth'}
@@ -70,7 +70,10 @@ class CausalWanLoadParams(LoadParams):
         """The repositories these parameters need (local folders need none)."""
         models: list[ModelFiles] = []
         if not is_local(self.model_id):
-            models.append(ModelFiles(self.model_id, BASE_FILES + (WAN_VAE_FILES if self.vae_type == 'wan' else [])))
+            # without a causal checkpoint the base folder's own transformer weights are the model
+            transformer = ['transformer/config.json'] if self.weights_id else ['transformer']
+            vae = WAN_VAE_FILES if self.vae_type == 'wan' else []
+            models.append(ModelFiles(self.model_id, BASE_FILES + transformer + vae))
         if self.weights_id and not is_local(self.weights_id):
             files = [self.checkpoint_file] + ([self.checkpoint_lora_file] if self.checkpoint_lora_file else [])
             models.append(ModelFiles(self.weights_id, files))

@@ -40,16 +40,18 @@ class CausalWanStream(PipelineStream):
             with torch.inference_mode():
                 return self._generate(chunk)
         except torch.OutOfMemoryError as error:
-            self.close()
-            pipeline = self.pipeline
-            if pipeline.device.type == 'cuda':
-                torch.cuda.empty_cache()
-            settings = pipeline.load_params
-            text_on_gpu = pipeline.models.text.device.type == 'cuda'
-            raise StreamOutOfMemory(
-                f'out of GPU memory at {pipeline.width}x{pipeline.height} ({error}); the stream stopped and its '
-                'cache was freed: ' + advice(pipeline.width, pipeline.height, settings.vae_type,
-                                            settings.quantization is not None, text_on_gpu)) from None
+            reason = str(error)
+        # outside the except block the traceback (and the tensors its frames hold) is gone, so the memory can go too
+        self.close()
+        pipeline = self.pipeline
+        if pipeline.device.type == 'cuda':
+            torch.cuda.empty_cache()
+        settings = pipeline.load_params
+        text_on_gpu = pipeline.models.text.device.type == 'cuda'
+        raise StreamOutOfMemory(f'out of GPU memory at {pipeline.width}x{pipeline.height} ({reason}); the stream '
+                                'stopped and its cache was freed: ' + advice(
+                                    pipeline.width, pipeline.height, settings.vae_type,
+                                    settings.quantization is not None, text_on_gpu))
 
     def close(self) -> None:
         """Free the KV cache and the codec state, and return their memory to the budget."""
