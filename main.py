@@ -86,7 +86,8 @@ async def shutdown(context: ServerContext) -> None:
 
 
 def pipeline_aliases() -> dict[str, str]:
-    """Scope pipeline ids this machine cannot run, mapped to the CPU pipeline (`DREAMSTAGE_PIPELINE_ALIASES`)."""
+    """Scope pipeline ids mapped to the CPU pipeline (`DREAMSTAGE_PIPELINE_ALIASES`): for ids without a pipeline
+    here, and for `longlive`/`streamdiffusionv2` while their weights are absent (see PipelineRegistry.runnable)."""
     raw = os.environ.get('DREAMSTAGE_PIPELINE_ALIASES')
     if raw is None:
         scope_ids = ('longlive', 'streamdiffusionv2', 'krea-realtime-video', 'memflow', 'reward-forcing')
