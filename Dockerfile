@@ -10,16 +10,17 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY main.py config.py ./
 COPY api api
+COPY services services
 COPY rtc rtc
 COPY pipeline pipeline
 COPY ui ui
 COPY audio audio
 COPY static static
-# torch==2.13.0 from PyPI is the CUDA build on Linux x86_64
-RUN pip install --no-cache-dir -e .
+# torch==2.13.0 from PyPI is the CUDA build on Linux x86_64; a real (non-editable) install, as `scripts/check-wheel` tests
+RUN pip install --no-cache-dir . && rm -rf /app/*
 
 ENV DREAMSTAGE_MODELS_DIR=/workspace/models \
     DREAMSTAGE_ASSETS_DIR=/workspace/assets \
     HF_HOME=/workspace/hf-cache
 EXPOSE 8000
-CMD ["python", "main.py", "--host", "0.0.0.0", "--port", "8000", "--no-browser"]
+CMD ["dreamstage", "--host", "0.0.0.0", "--port", "8000", "--no-browser"]

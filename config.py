@@ -8,6 +8,7 @@ from pathlib import Path
 
 VERSION = '0.1.0'
 DEFAULT_PIPELINE = 'dreamfield'
+SCOPE_PIPELINE_IDS = ('longlive', 'streamdiffusionv2', 'krea-realtime-video', 'memflow', 'reward-forcing')
 
 
 @dataclass(slots=True)
@@ -32,6 +33,7 @@ class Config:
     preload_pipeline: str | None = None
     verbose: bool = False
     hf_token: str | None = None
+    hf_endpoint: str | None = None  # another Hugging Face hub (HF_ENDPOINT), e.g. a mirror
     ice_servers: list[IceServer] = field(default_factory=list)
     ice_hosts: list[str] = field(default_factory=list)
     ice_announce: list[str] = field(default_factory=list)
@@ -44,6 +46,27 @@ class Config:
     cors_origins: list[str] = field(default_factory=list)
     offers_per_minute: int = 30
     uploads_per_minute: int = 60
+    max_sessions: int = 8  # sessions rendering at once
+    max_named_sessions: int = 64  # shared sessions kept at once (rendering or not)
+    max_peers_per_session: int = 16
+    video_bitrate: int = 2_500_000
+    pipeline_aliases: dict[str, str] = field(default_factory=lambda: dict.fromkeys(SCOPE_PIPELINE_IDS,
+                                                                                   DEFAULT_PIPELINE))
+    pipeline_plugins: list[str] = field(default_factory=list)  # extra pipelines as `module:Class`
+    connect_timeout: float = 20.0  # seconds a new peer has to connect before it is dropped
+    leave_grace: float = 5.0  # seconds a session whose last peer dropped out waits for it to come back
+    idle_after: float = 30.0  # seconds without anyone watching before a shared session stops rendering
+    expire_after: float = 24 * 3600.0  # seconds without use before a named session ends
+
+    @property
+    def presets_dir(self) -> Path:
+        """Where saved looks live (beside the assets folder)."""
+        return self.assets_dir.parent / 'presets'
+
+    @property
+    def audio_presets_dir(self) -> Path:
+        """Where saved audio presets live (beside the models folder)."""
+        return self.models_dir.parent / 'audio_presets'
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Config:
@@ -59,6 +82,7 @@ class Config:
             preload_pipeline=env.get('PIPELINE') or None,
             verbose=_truthy(env.get('VERBOSE_LOGGING')),
             hf_token=env.get('HF_TOKEN') or None,
+            hf_endpoint=env.get('HF_ENDPOINT') or None,
             ice_servers=ice_servers_from_env(env),
             ice_hosts=_split(env.get('DREAMSTAGE_ICE_HOSTS', '')),
             ice_announce=_split(env.get('DREAMSTAGE_ICE_ANNOUNCE', '')),
@@ -71,6 +95,16 @@ class Config:
             cors_origins=_split(env.get('DREAMSTAGE_CORS_ORIGINS', '')),
             offers_per_minute=int(env.get('DREAMSTAGE_OFFERS_PER_MINUTE', '30')),
             uploads_per_minute=int(env.get('DREAMSTAGE_UPLOADS_PER_MINUTE', '60')),
+            max_sessions=int(env.get('DREAMSTAGE_MAX_SESSIONS', '8')),
+            max_named_sessions=int(env.get('DREAMSTAGE_MAX_NAMED_SESSIONS', '64')),
+            max_peers_per_session=int(env.get('DREAMSTAGE_MAX_PEERS_PER_SESSION', '16')),
+            video_bitrate=int(env.get('DREAMSTAGE_VIDEO_BITRATE', '2500000')),
+            pipeline_aliases=pipeline_aliases_from_env(env),
+            pipeline_plugins=_split(env.get('DREAMSTAGE_PIPELINES', '')),
+            connect_timeout=float(env.get('DREAMSTAGE_CONNECT_TIMEOUT', '20')),
+            leave_grace=float(env.get('DREAMSTAGE_LEAVE_GRACE', '5')),
+            idle_after=float(env.get('DREAMSTAGE_IDLE_AFTER', '30')),
+            expire_after=float(env.get('DREAMSTAGE_SESSION_EXPIRY', str(24 * 3600))),
         )
 
 
@@ -87,6 +121,16 @@ def ice_servers_from_env(env: dict[str, str]) -> list[IceServer]:
         servers.append(IceServer(urls=turn, username=env.get('DREAMSTAGE_TURN_USERNAME'),
                                  credential=env.get('DREAMSTAGE_TURN_CREDENTIAL')))
     return servers
+
+
+def pipeline_aliases_from_env(env: dict[str, str]) -> dict[str, str]:
+    """Scope pipeline ids mapped to the CPU pipeline (`DREAMSTAGE_PIPELINE_ALIASES`): for ids without a pipeline
+    here, and for `longlive`/`streamdiffusionv2` while their weights are absent (see PipelineRegistry.runnable)."""
+    raw = env.get('DREAMSTAGE_PIPELINE_ALIASES')
+    if raw is None:
+        return dict.fromkeys(SCOPE_PIPELINE_IDS, DEFAULT_PIPELINE)
+    pairs = (item.split('=', 1) for item in raw.split(',') if '=' in item)
+    return {alias.strip(): target.strip() for alias, target in pairs}
 
 
 def _as_list(value: str | list[str]) -> list[str]:

@@ -11,18 +11,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from nicegui import app, background_tasks, ui
 
 import config as settings
-from api import assets, health, login, loras, models, pipelines, plugins, sessions, webrtc, ws_video
+from api import assets, errors, health, login, loras, models, pipelines, plugins, sessions, webrtc, ws_video
 from api import audio as audio_api
 from api.auth import AccessControl
-from api.context import ServerContext
-from api.session_links import follow_pipeline_reloads
-from pipeline.manager import PipelineManager
-from pipeline.protocol import LoadContext
-from pipeline.registry import default_registry
-from pipeline.session import SessionRegistry
 from rtc.ice import configure_host_addresses
-from rtc.peers import PeerRegistry
 from rtc.stats import LOOP_LAG
+from services.context import ServerContext
+from services.uploads import remove_partial_uploads
 from ui import audio_page, pages
 
 log = logging.getLogger('dreamstage')
@@ -42,11 +37,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def build(config: settings.Config) -> ServerContext:
     """Wire routers, pages and lifecycle hooks onto NiceGUI's FastAPI app."""
     configure_host_addresses(config.ice_hosts)
-    registry = default_registry(aliases=pipeline_aliases())
-    registry.register_plugins(os.environ.get('DREAMSTAGE_PIPELINES', ''))
-    manager = PipelineManager(registry, LoadContext(config.models_dir, config.lora_dir, config.assets_dir))
-    context = ServerContext(config, registry, manager, SessionRegistry(), PeerRegistry())
+    context = ServerContext.build(config)
     app.state.context = context
+    errors.install(app)
     app.add_middleware(AccessControl, api_key=config.api_key, offers_per_minute=config.offers_per_minute,
                        uploads_per_minute=config.uploads_per_minute)
     # Open CORS as in Scope without a key; with a key only the origins named in DREAMSTAGE_CORS_ORIGINS.
@@ -65,12 +58,15 @@ def build(config: settings.Config) -> ServerContext:
 
 
 def startup(context: ServerContext) -> None:
-    """Create the server's folders, watch the event loop and pre-load the configured pipeline."""
+    """Create the server's folders, watch the event loop and the sessions, and pre-load the configured pipeline."""
     background_tasks.create(LOOP_LAG.watch(), name='loop-lag')
-    follow_pipeline_reloads(context, asyncio.get_running_loop())
+    background_tasks.create(context.lifecycle.run(), name='session-lifecycle')
+    context.sessions.follow_pipeline_reloads(asyncio.get_running_loop())
     config = context.config
     for folder in (config.models_dir, config.lora_dir, config.assets_dir):
         folder.mkdir(parents=True, exist_ok=True)
+        if removed := remove_partial_uploads(folder):
+            log.info('removed %d unfinished uploads from %s', removed, folder)
     if config.preload_pipeline:
         try:
             context.manager.load(context.manager.validate([(config.preload_pipeline, config.preload_pipeline, {})]))
@@ -79,21 +75,11 @@ def startup(context: ServerContext) -> None:
 
 
 async def shutdown(context: ServerContext) -> None:
-    """Close every peer and session, then unload pipelines."""
+    """Stop the audio loops, close every peer (they get `stream_stopped`) and session, then unload pipelines."""
+    await asyncio.to_thread(context.audio.stop_all)
     await context.peers.close_all()
     await context.sessions.close_all()
     context.manager.unload_all()
-
-
-def pipeline_aliases() -> dict[str, str]:
-    """Scope pipeline ids mapped to the CPU pipeline (`DREAMSTAGE_PIPELINE_ALIASES`): for ids without a pipeline
-    here, and for `longlive`/`streamdiffusionv2` while their weights are absent (see PipelineRegistry.runnable)."""
-    raw = os.environ.get('DREAMSTAGE_PIPELINE_ALIASES')
-    if raw is None:
-        scope_ids = ('longlive', 'streamdiffusionv2', 'krea-realtime-video', 'memflow', 'reward-forcing')
-        return {pid: settings.DEFAULT_PIPELINE for pid in scope_ids}
-    pairs = (item.split('=', 1) for item in raw.split(',') if '=' in item)
-    return {alias.strip(): target.strip() for alias, target in pairs}
 
 
 def cli(argv: list[str] | None = None) -> None:

@@ -4,22 +4,21 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from audio.engine import AudioEngine
-from audio.presets import Preset, PresetError, PresetNotFound
-from audio.service import AudioService, audio_service
-from audio.sources import SourceError, SourceSpec, device_status
+from audio.presets import Preset
+from audio.sources import SourceSpec, device_status
 from pipeline.session import Session
+from services.context import ServerContext
+from services.errors import Conflict
+from services.presets import PresetNotFound
 
-from .context import ServerContext, get_context
-from .uploads import walk_files
+from .context import Context
 
 router = APIRouter(prefix='/api/v1/audio', tags=['audio'])
-Context = Annotated[ServerContext, Depends(get_context)]
 SessionId = Annotated[str, Path(description='id of a running session (the `sessionId` of the offer answer)')]
-AUDIO_SUFFIXES = {'.wav', '.mp3', '.flac', '.ogg', '.m4a', '.aac', '.opus'}
 
 
 class FeatureValues(BaseModel):
@@ -121,40 +120,31 @@ class SourceOptions(BaseModel):
 @router.get('/sources')
 def sources(context: Context) -> SourceOptions:
     """The source kinds, the audio assets to choose from, and the input devices (if sounddevice is installed)."""
-    root = context.config.assets_dir.resolve()
-    files = sorted(path.relative_to(root).as_posix() for path in walk_files(root, AUDIO_SUFFIXES)) \
-        if root.is_dir() else []
-    return SourceOptions(kinds=['file', 'test', 'microphone', 'device'], assets=files,
+    return SourceOptions(kinds=['file', 'test', 'microphone', 'device'], assets=context.assets.audio_files(),
                          device=DeviceInfo(**device_status()))
 
 
 @router.get('/sessions')
 def list_engines(context: Context) -> list[AudioStatus]:
     """The audio engines of the running sessions."""
-    service = audio_service(context)
-    return [status_of(session_id, service.get(session_id)) for session_id in list(context.sessions.sessions)
-            if service.get(session_id) is not None]
+    service = context.audio
+    return [status_of(session.id, engine) for session in context.sessions.running()
+            if (engine := service.get(session.id)) is not None]
 
 
 @router.get('/sessions/{session_id}')
 def engine_status(session_id: SessionId, context: Context) -> AudioStatus:
     """A session's audio engine: running or not, its source, preset, current features and clock figures."""
     running_session(context, session_id)
-    return status_of(session_id, audio_service(context).get(session_id))
+    return status_of(session_id, context.audio.get(session_id))
 
 
 @router.post('/sessions/{session_id}/start')
 async def start_engine(session_id: SessionId, request: StartRequest, context: Context) -> AudioStatus:
     """Start the audio loop of a session (or restart it with another source or preset)."""
     session = running_session(context, session_id)
-    service = audio_service(context)
     preset = request.preset_config or request.preset
-    try:
-        engine = await asyncio.to_thread(service.start, session, request.source, preset, request.stamp_beats)
-    except SourceError as error:
-        raise HTTPException(error.status, str(error)) from None
-    except PresetError as error:
-        raise HTTPException(404 if isinstance(error, PresetNotFound) else 400, str(error)) from None
+    engine = await asyncio.to_thread(context.audio.start, session, request.source, preset, request.stamp_beats)
     return status_of(session_id, engine)
 
 
@@ -162,7 +152,7 @@ async def start_engine(session_id: SessionId, request: StartRequest, context: Co
 async def stop_engine(session_id: SessionId, context: Context) -> AudioStatus:
     """Stop the audio loop of a session; the prompt and parameters it changed go back to where they were."""
     running_session(context, session_id)
-    engine = await asyncio.to_thread(audio_service(context).stop, session_id)
+    engine = await asyncio.to_thread(context.audio.stop, session_id)
     return status_of(session_id, engine)
 
 
@@ -170,63 +160,46 @@ async def stop_engine(session_id: SessionId, context: Context) -> AudioStatus:
 def choose_preset(session_id: SessionId, choice: PresetChoice, context: Context) -> AudioStatus:
     """Switch a running engine to another preset (from the next tick)."""
     running_session(context, session_id)
-    service = audio_service(context)
-    engine = service.get(session_id)
+    engine = context.audio.get(session_id)
     if engine is None or not engine.running:
-        raise HTTPException(409, 'audio is not running for this session; start it first')
-    engine.use_preset(choice.preset or lookup(service, choice.name))
+        raise Conflict('audio is not running for this session; start it first')
+    engine.use_preset(choice.preset or context.audio.preset(choice.name))
     return status_of(session_id, engine)
 
 
 @router.get('/presets')
 def list_presets(context: Context) -> PresetList:
     """The built-in presets and the saved ones."""
-    store = audio_service(context).presets
+    store = context.audio.presets
     return PresetList(presets=store.all(), builtin=[name for name in store.names() if store.is_builtin(name)])
 
 
 @router.get('/presets/{name}')
 def get_preset(name: str, context: Context) -> Preset:
     """One preset."""
-    return lookup(audio_service(context), name)
+    return context.audio.preset(name)
 
 
 @router.put('/presets/{name}')
 def save_preset(name: str, preset: Preset, context: Context) -> Preset:
     """Save a preset under a name (letters, digits, - and _; built-in names are taken)."""
-    try:
-        return audio_service(context).presets.save(preset.model_copy(update={'name': name}))
-    except PresetError as error:
-        raise HTTPException(400, str(error)) from None
+    return context.audio.save_preset(name, preset)
 
 
 @router.delete('/presets/{name}', status_code=204)
 def delete_preset(name: str, context: Context) -> Response:
     """Delete a saved preset."""
-    try:
-        deleted = audio_service(context).presets.delete(name)
-    except PresetError as error:
-        raise HTTPException(400, str(error)) from None
-    if not deleted:
-        raise HTTPException(404, f'no saved preset {name!r}')
+    if not context.audio.presets.delete(name):
+        raise PresetNotFound(f'no saved preset {name!r}')
     return Response(status_code=204)
 
 
 def running_session(context: ServerContext, session_id: str) -> Session:
-    """The session, or 404."""
+    """The session, or NotFound."""
     session = context.sessions.get(session_id)
-    if session is None or session.closed:
-        audio_service(context).forget(session_id)
-        raise HTTPException(404, f'Session {session_id} not found')
-    return session
-
-
-def lookup(service: AudioService, name: str | None) -> Preset:
-    """A preset by name, or 404/400."""
-    try:
-        return service.preset(name)
-    except PresetError as error:
-        raise HTTPException(404 if isinstance(error, PresetNotFound) else 400, str(error)) from None
+    if session is None:
+        context.audio.forget(session_id)
+    return context.sessions.require(session_id)
 
 
 def status_of(session_id: str, engine: AudioEngine | None) -> AudioStatus:

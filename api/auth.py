@@ -1,7 +1,6 @@
 """Access control: an optional API key for REST, offers, WebSockets and pages, and rate limits."""
 from __future__ import annotations
 
-import hmac
 import json
 import time
 from collections import defaultdict, deque
@@ -9,6 +8,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, quote
+
+from services.access import same_secret
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -53,7 +54,7 @@ class AccessControl:
             await self.app(scope, receive, send)
             return
         key, from_query = _presented_key(scope)
-        if key is not None and hmac.compare_digest(key.encode(), self.api_key.encode()):
+        if key is not None and same_secret(self.api_key, key):
             if from_query and scope['type'] == 'http' and _wants_html(scope):
                 await _redirect(send, _without_key(scope), set_cookie=self.api_key)  # the key leaves the URL
                 return

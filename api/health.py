@@ -11,12 +11,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 import config
 
-from .context import ServerContext, get_context
+from .context import Context
 
 router = APIRouter(tags=['health'])
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class HardwareInfo(BaseModel):
 
 
 @router.get('/health')
-def health(context: ServerContext = Depends(get_context)) -> dict[str, Any]:
+def health(context: Context) -> dict[str, Any]:
     """Whether the server is up, since when, and which version it runs."""
     return {'status': 'healthy', 'timestamp': datetime.datetime.now().isoformat(),
             'server_start_time': context.started_at, 'version': config.VERSION, 'git_commit': git_commit()}

@@ -1,15 +1,16 @@
 """The login page of a server protected by an API key (plain HTML: the studio's own socket needs the key first)."""
 from __future__ import annotations
 
-import hmac
 from html import escape
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from services.access import same_secret
+
 from .auth import COOKIE
-from .context import ServerContext, get_context
+from .context import Context
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,10 +32,10 @@ def login_page(next: str = '/', error: str = '') -> HTMLResponse:
 
 
 @router.post('/login')
-def login(key: str = Form(...), next: str = Form('/'), context: ServerContext = Depends(get_context)) -> Response:
+def login(context: Context, key: str = Form(...), next: str = Form('/')) -> Response:
     """Check the key; on success remember it in a cookie and go on."""
     expected = context.config.api_key or ''
-    if not expected or not hmac.compare_digest(key.encode(), expected.encode()):
+    if not expected or not same_secret(expected, key):
         return RedirectResponse(f'/login?error=1&next={_local(next)}', status_code=303)
     response = RedirectResponse(_local(next), status_code=303)
     response.set_cookie(COOKIE, expected, httponly=True, samesite='lax', max_age=30 * 24 * 3600)

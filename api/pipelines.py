@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from pipeline.manager import LoadRequestError
 from pipeline.schema import pipeline_meta
 
-from .context import ServerContext, get_context
+from .context import Context
 
 router = APIRouter(prefix='/api/v1', tags=['pipelines'])
 
@@ -35,7 +35,7 @@ class LoadRequest(BaseModel):
 
 
 @router.post('/pipeline/load')
-def load_pipeline(request: LoadRequest, context: ServerContext = Depends(get_context)) -> dict[str, str]:
+def load_pipeline(request: LoadRequest, context: Context) -> dict[str, str]:
     """Start loading pipelines in the background; poll `/pipeline/status`."""
     if request.pipelines:
         entries = [(node.node_id, node.pipeline_id, node.load_params) for node in request.pipelines]
@@ -54,13 +54,13 @@ def load_pipeline(request: LoadRequest, context: ServerContext = Depends(get_con
 
 
 @router.get('/pipeline/status')
-def pipeline_status(context: ServerContext = Depends(get_context)) -> dict[str, Any]:
+def pipeline_status(context: Context) -> dict[str, Any]:
     """The aggregate load status: not_loaded, loading, loaded or error (with its message)."""
     return context.manager.status()
 
 
 @router.get('/pipelines/schemas')
-def pipeline_schemas(context: ServerContext = Depends(get_context)) -> dict[str, Any]:
+def pipeline_schemas(context: Context) -> dict[str, Any]:
     """Every registered pipeline's declaration, in Scope's shape, with `runs_as`: the pipeline a load runs now."""
     pipelines = {}
     for pid, spec in context.registry.specs.items():

@@ -6,15 +6,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from pipeline.catalog import modulatable
+
 from .features import FEATURE_NAMES
 
 Curve = Literal['linear', 'exponential', 'logarithmic', 'stepped', 'smooth']
 FeatureName = Literal['energy', 'bass', 'mid', 'treble', 'centroid_hz', 'flatness', 'onset', 'beat', 'bpm',
                       'confidence']
 ParameterName = Literal['noise_scale', 'kv_cache_attention_bias', 'vace_context_scale']
-PARAMETER_RANGES: dict[str, tuple[float, float]] = {
-    'noise_scale': (0.0, 1.0), 'kv_cache_attention_bias': (0.01, 1.0), 'vace_context_scale': (0.0, 2.0)}
+PARAMETER_RANGES = modulatable(None)  # the common modulatable controls, ranges from the parameter catalog
 assert set(FeatureName.__args__) == set(FEATURE_NAMES)  # type: ignore[attr-defined]
+assert set(ParameterName.__args__) == set(PARAMETER_RANGES)  # type: ignore[attr-defined]
 
 
 class Mapping(BaseModel):

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 FRAME_SAMPLES = 960  # 20 ms, one Opus frame
 TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 RESYNC = int(0.04 * SAMPLE_RATE)  # a track more than 40 ms off the playback clock jumps back onto it
+SILENCE_POLL = 0.1  # seconds between looks for music while nothing plays
 
 
 class AudioOutput:
@@ -46,7 +47,11 @@ def ensure_audio_output(session: Any) -> AudioOutput:
 
 
 class PlaybackTrack(MediaStreamTrack):
-    """20 ms stereo s16 frames, paced by the wall clock, taken from the playback at the position being played now."""
+    """20 ms stereo s16 frames, paced by the wall clock, taken from the playback at the position being played now.
+
+    While nothing plays the track sends nothing (no silent packets to encode and send 50 times a second per peer);
+    it resumes within `SILENCE_POLL` seconds of music starting.
+    """
 
     kind = 'audio'
 
@@ -60,8 +65,12 @@ class PlaybackTrack(MediaStreamTrack):
     async def recv(self) -> av.AudioFrame:
         if self.readyState != 'live':
             raise MediaStreamError
+        if self.output.playback is None:
+            while self.output.playback is None and self.readyState == 'live':
+                await asyncio.sleep(SILENCE_POLL)
+            self.started = None  # pace from now on; the timestamps go on from where they were
         if self.started is None:
-            self.started = time.monotonic()
+            self.started = time.monotonic() - self.sent / SAMPLE_RATE
         else:
             wait = self.started + self.sent / SAMPLE_RATE - time.monotonic()
             if wait > 0:

@@ -1,25 +1,13 @@
-"""Presets: a named set of mappings, prompt descriptors and spike rules; the built-in ones and the user's saved ones."""
+"""Audio presets: a named set of mappings, prompt descriptors and spike rules, and the built-in ones."""
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from .mapping import BandState, Descriptor, FeatureName, Mapping
 
-NAME_PATTERN = re.compile(r'[^a-z0-9_-]+')
 MAX_NAME = 64
-
-
-class PresetError(ValueError):
-    """A preset name or file that cannot be used."""
-
-
-class PresetNotFound(PresetError):
-    """No preset of that name."""
 
 
 class SpikeRule(BaseModel):
@@ -106,64 +94,3 @@ def beat_pulse() -> Preset:
 
 BUILTIN: dict[str, Preset] = {preset.name: preset for preset in (soundscape(), beat_pulse())}
 
-
-def preset_name(name: str) -> str:
-    """A name safe as a file name: lower case letters, digits, '-' and '_' (400 if nothing is left)."""
-    cleaned = NAME_PATTERN.sub('-', name.strip().lower()).strip('-_')[:MAX_NAME]
-    if not cleaned:
-        raise PresetError(f'{name!r} is not a usable preset name (use letters, digits, - and _)')
-    return cleaned
-
-
-class PresetStore:
-    """The built-in presets and the user's own, saved as JSON files in one folder."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def names(self) -> list[str]:
-        saved = sorted(path.stem for path in self.folder.glob('*.json')) if self.folder.is_dir() else []
-        return [*BUILTIN, *(name for name in saved if name not in BUILTIN)]
-
-    @staticmethod
-    def is_builtin(name: str) -> bool:
-        return name in BUILTIN
-
-    def all(self) -> list[Preset]:
-        return [preset for name in self.names() if (preset := self.get(name)) is not None]
-
-    def get(self, name: str) -> Preset | None:
-        """A preset by name (built-in or saved); None when there is none (or its file is unreadable)."""
-        key = preset_name(name)
-        if key in BUILTIN:
-            return BUILTIN[key].model_copy(deep=True)
-        path = self.folder / f'{key}.json'
-        if not path.is_file():
-            return None
-        try:
-            return Preset.model_validate_json(path.read_text())
-        except (OSError, ValidationError, json.JSONDecodeError):
-            return None
-
-    def save(self, preset: Preset) -> Preset:
-        """Save a preset under its (sanitised) name; built-in names are taken."""
-        key = preset_name(preset.name)
-        if key in BUILTIN:
-            raise PresetError(f"'{key}' is a built-in preset; save your version under another name")
-        saved = preset.model_copy(update={'name': key})
-        self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = self.folder / f'.{key}.json.tmp'
-        temporary.write_text(saved.model_dump_json(indent=2))
-        temporary.replace(self.folder / f'{key}.json')
-        return saved
-
-    def delete(self, name: str) -> bool:
-        """Delete a saved preset; False when there is none. Built-in presets cannot be deleted."""
-        key = preset_name(name)
-        if key in BUILTIN:
-            raise PresetError(f"'{key}' is a built-in preset and cannot be deleted")
-        path = self.folder / f'{key}.json'
-        if not path.is_file():
-            return False
-        path.unlink()
-        return True

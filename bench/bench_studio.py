@@ -15,6 +15,7 @@ import os
 import time
 from pathlib import Path
 
+import httpx
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
@@ -116,7 +117,8 @@ def open_studio(driver: webdriver.Chrome, url: str) -> None:
 def main(changes: int, seconds: float) -> None:
     if reason := missing_browser():
         raise SystemExit(reason)
-    server = RunningServer(env={'DREAMSTAGE_STAMP_FRAMES': '1'})
+    # the studio session keeps rendering while nobody watches (a long idle time), so a tab's own cost can be read
+    server = RunningServer(env={'DREAMSTAGE_STAMP_FRAMES': '1', 'DREAMSTAGE_IDLE_AFTER': '3600'})
     profile = Path(server.home) / 'chromium'
     driver = start_chromium(profile)
     rows: list[tuple[str, str, str]] = []
@@ -155,9 +157,31 @@ def main(changes: int, seconds: float) -> None:
     finally:
         driver.quit()
         server.stop()
+    rows.append(('server CPU, studio session idle, nobody watching (cores)', f'{idle_after_leaving(seconds):.3f}',
+                 '<= 0.05'))
     print(table(rows, f'Studio in headless Chromium on loopback, dreamfield 512x512 VP8, {changes} changes per path'))
     print('CPU is the server process (user + system, /proc/<pid>/stat) over '
-          f'{seconds:.0f} s; the studio session keeps generating with no tab open.')
+          f'{seconds:.0f} s; for the per-tab rows the studio session keeps generating with no tab open '
+          '(DREAMSTAGE_IDLE_AFTER=3600); the last row is a second server whose studio session went idle.')
+
+
+def idle_after_leaving(seconds: float) -> float:
+    """Server CPU once the last studio tab has gone and the session stopped rendering (DREAMSTAGE_IDLE_AFTER=2)."""
+    server = RunningServer(env={'DREAMSTAGE_IDLE_AFTER': '2'})
+    driver = start_chromium(Path(server.home) / 'chromium')
+    try:
+        server.wait_ready()
+        open_studio(driver, server.url)
+        driver.get('about:blank')
+        deadline = time.monotonic() + 60
+        while any(s['rendering'] for s in httpx.get(f'{server.url}/api/v1/sessions').json()['sessions']):
+            if time.monotonic() > deadline:
+                raise TimeoutError('the studio session kept rendering with nobody watching')
+            time.sleep(0.5)
+        return cpu_share(server.process.pid, seconds)
+    finally:
+        driver.quit()
+        server.stop()
 
 
 if __name__ == '__main__':

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from config import Config
 
-from .model_store import DownloadError, DownloadInProgress, DownloadProgress, download_manager, missing, required_models
+from .model_store import DownloadError, DownloadInProgress, DownloadManager, DownloadProgress, missing, required_models
 from .registry import default_registry
 
 
@@ -22,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     config = Config.from_env()
     models_dir = (args.models_dir or config.models_dir).expanduser()
     registry = default_registry()
-    registry.register_plugins(os.environ.get('DREAMSTAGE_PIPELINES', ''))
+    registry.register_plugins(config.pipeline_plugins)
     spec = registry.resolve(args.pipeline)
     if spec is None:
         print(f"Unknown pipeline '{args.pipeline}'. Available: {', '.join(sorted(registry.specs))}", file=sys.stderr)
@@ -36,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f'{spec.info.id}: every model file is in {models_dir}')
         return 0
     try:
-        download_manager(models_dir).download(spec.info.id, models, token=config.hf_token, listener=_print_progress)
+        DownloadManager(models_dir, endpoint=config.hf_endpoint).download(spec.info.id, models, token=config.hf_token,
+                                                                          listener=_print_progress)
     except (DownloadError, DownloadInProgress) as error:
         print(f'\n{error}', file=sys.stderr)
         return 1

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from . import model_store
 from .protocol import LoadContext, LoadParams, Pipeline
 from .registry import PipelineRegistry, PipelineSpec
+from .validation import InvalidParameters, check_json_values
 
 log = logging.getLogger(__name__)
 Status = Literal['not_loaded', 'loading', 'loaded', 'error']
@@ -64,6 +65,10 @@ class PipelineManager:
             raw = dict(raw or {})
             if 'seed' in raw and 'base_seed' not in raw:
                 raw['base_seed'] = raw['seed']
+            try:
+                check_json_values(raw)
+            except InvalidParameters as error:
+                raise LoadRequestError(f"Invalid load_params for '{pipeline_id}': {error}") from None
             try:
                 runnable = self.registry.runnable(pipeline_id, raw, self.context.models_dir)
             except ValueError as error:
@@ -136,6 +141,15 @@ class PipelineManager:
             'produces_video': True,
             'produces_audio': False,
         }
+
+    def pending_size(self) -> tuple[int | None, int | None]:
+        """The frame size of the pipeline being loaded (width, height), as far as its load parameters say."""
+        with self._lock:
+            loading = [node.item for node in self.nodes.values() if node.status == 'loading']
+        if not loading:
+            return None, None
+        item = loading[-1]
+        return (item.params.width or item.spec.info.default_width, item.params.height or item.spec.info.default_height)
 
     def loaded_chain(self) -> list[str]:
         """Ids of the loaded pipelines in request order."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 import errno
 import inspect
 import logging
-import os
 import shutil
 import threading
 import time
@@ -70,25 +69,25 @@ class DownloadProgress:
 class DownloadManager:
     """Downloads into one models dir, at most one running download per pipeline id."""
 
-    def __init__(self, models_dir: Path) -> None:
+    def __init__(self, models_dir: Path, endpoint: str | None = None) -> None:
         self.models_dir = models_dir
+        self.endpoint = endpoint  # another hub than huggingface.co (HF_ENDPOINT)
         self._progress: dict[str, DownloadProgress] = {}
         self._running: set[str] = set()
         self._lock = threading.Lock()
 
-    def start(self, pipeline_id: str, models: list[ModelFiles], *, token: str | None = None,
-              endpoint: str | None = None) -> None:
+    def start(self, pipeline_id: str, models: list[ModelFiles], *, token: str | None = None) -> None:
         """Download in a background thread; raises DownloadInProgress when one runs for this pipeline."""
         self._claim(pipeline_id, models)
-        thread = threading.Thread(target=self._run_claimed, args=(pipeline_id, models, token, endpoint, None),
+        thread = threading.Thread(target=self._run_claimed, args=(pipeline_id, models, token, None),
                                   name=f'download-{pipeline_id}', daemon=True)
         thread.start()
 
     def download(self, pipeline_id: str, models: list[ModelFiles], *, token: str | None = None,
-                 endpoint: str | None = None, listener: ProgressListener | None = None) -> None:
+                 listener: ProgressListener | None = None) -> None:
         """Download now, in this thread; raises DownloadError with a message for people."""
         self._claim(pipeline_id, models)
-        self._run_claimed(pipeline_id, models, token, endpoint, listener)
+        self._run_claimed(pipeline_id, models, token, listener)
         record = self._progress.get(pipeline_id)
         if record and record.error:
             raise DownloadError(record.error)
@@ -116,13 +115,13 @@ class DownloadManager:
             # a new attempt clears the previous error, and shows as running before its thread has started
             self._progress[pipeline_id] = DownloadProgress(current_artifact=models[0].repo_id if models else None)
 
-    def _run_claimed(self, pipeline_id: str, models: list[ModelFiles], token: str | None, endpoint: str | None,
+    def _run_claimed(self, pipeline_id: str, models: list[ModelFiles], token: str | None,
                      listener: ProgressListener | None) -> None:
         record = DownloadProgress()
         try:
             for model in models:
-                RepoDownload(self.models_dir, model, token, endpoint or os.environ.get('HF_ENDPOINT') or None,
-                             record, listener, self._publish(pipeline_id)).run()
+                RepoDownload(self.models_dir, model, token, self.endpoint, record, listener,
+                             self._publish(pipeline_id)).run()
             with self._lock:
                 self._progress.pop(pipeline_id, None)
         except Exception as error:  # every failure becomes a status the studio and clients can show
@@ -242,17 +241,6 @@ def describe_error(error: BaseException, repo_id: str | None) -> str:
     if status:
         return f'Hugging Face answered HTTP {status} for {repo}: {error}'
     return f'Downloading {repo} failed: {name}: {error}'
-
-
-def download_manager(models_dir: Path) -> DownloadManager:
-    """The process-wide download manager of a models dir (the API, the studio and the CLI share it)."""
-    key = models_dir.expanduser().resolve()
-    with _managers_lock:
-        return _managers.setdefault(key, DownloadManager(key))
-
-
-_managers: dict[Path, DownloadManager] = {}
-_managers_lock = threading.Lock()
 
 
 def _present(path: Path) -> bool:

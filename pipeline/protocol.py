@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from .parameters import SEED_MAX
+
 Frame = np.ndarray  # height x width x 3, uint8, RGB
 
 
@@ -31,7 +33,7 @@ class LoadParams(BaseModel):
 
     height: int | None = Field(default=None, ge=16, le=2048, json_schema_extra={'ui': _load_ui(1, 'resolution')})
     width: int | None = Field(default=None, ge=16, le=2048, json_schema_extra={'ui': _load_ui(2, 'resolution')})
-    base_seed: int = Field(default=42, ge=0, json_schema_extra={'ui': _load_ui(3, label='Seed')})
+    base_seed: int = Field(default=42, ge=0, le=SEED_MAX, json_schema_extra={'ui': _load_ui(3, label='Seed')})
 
 
 @dataclass(slots=True)

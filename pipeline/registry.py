@@ -1,4 +1,4 @@
-"""The pipelines this server knows, by id; heavy modules are imported only when a pipeline loads."""
+"""The pipelines this server knows, by id: the built-in ones (imported only when one loads) and installed plugins."""
 from __future__ import annotations
 
 import importlib
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import model_store
+from . import model_store, plugins
 from .protocol import Pipeline, PipelineInfo
 
 
@@ -18,8 +18,11 @@ class PipelineSpec:
     target: str
 
     def load_class(self) -> type[Pipeline]:
-        module_name, class_name = self.target.split(':')
-        return getattr(importlib.import_module(module_name), class_name)
+        module_name, class_path = self.target.split(':')
+        found: Any = importlib.import_module(module_name)
+        for name in class_path.split('.'):  # a class nested in another one: `module:Outer.Inner`
+            found = getattr(found, name)
+        return found
 
 
 class PipelineRegistry:
@@ -28,16 +31,36 @@ class PipelineRegistry:
     def __init__(self) -> None:
         self.specs: dict[str, PipelineSpec] = {}
         self.aliases: dict[str, str] = {}
+        self.plugins: list[plugins.Plugin] = []
+        self.failed_plugins: list[plugins.FailedPlugin] = []
 
     def register(self, info: PipelineInfo, target: str) -> None:
         self.specs[info.id] = PipelineSpec(info, target)
 
-    def register_plugins(self, targets: str) -> None:
-        """Register extra pipelines named as `module:Class` (comma-separated); the class carries its `info`."""
-        for target in (t.strip() for t in targets.split(',') if t.strip()):
+    def register_plugins(self, targets: list[str]) -> None:
+        """Register extra pipelines named as `module:Class`; the class carries its `info`."""
+        for target in targets:
             module_name, class_name = target.split(':')
             pipeline_class: type[Pipeline] = getattr(importlib.import_module(module_name), class_name)
             self.register(pipeline_class.info, target)
+
+    def register_installed_plugins(self) -> None:
+        """Register the pipelines of installed packages (`dreamstage.pipelines`); a broken one is only recorded."""
+        found: dict[str, plugins.Plugin] = {}
+        for entry_point in plugins.installed_entry_points():
+            package_name = plugins.package_name(entry_point)
+            plugin = found.setdefault(package_name, plugins.describe(entry_point))
+            try:
+                pipeline_class = plugins.load_pipeline_class(entry_point)
+                info = pipeline_class.info
+                if info.id in self.specs:
+                    raise ValueError(f'pipeline id {info.id!r} is taken by {self.specs[info.id].target}')
+            except (Exception, SystemExit) as error:  # whatever a plugin's import does, the server starts
+                self.failed_plugins.append(plugins.failure(package_name, entry_point, error))
+                continue
+            self.register(info, f'{pipeline_class.__module__}:{pipeline_class.__qualname__}')
+            plugin.pipelines.append(plugins.PluginPipeline(info.id, info.name))
+        self.plugins.extend(found.values())
 
     def resolve(self, pipeline_id: str) -> PipelineSpec | None:
         """The spec for an id or an alias, or None when unknown."""
@@ -71,8 +94,8 @@ class PipelineRegistry:
                        f'{alias.info.id} runs instead')
 
 
-def default_registry(aliases: dict[str, str] | None = None) -> PipelineRegistry:
-    """The built-in pipelines."""
+def default_registry(aliases: dict[str, str] | None = None, installed_plugins: bool = True) -> PipelineRegistry:
+    """The built-in pipelines, and those of installed packages unless `installed_plugins` is False."""
     from .dreamfield.info import DREAMFIELD
     from .longlive.info import LONGLIVE, STREAMDIFFUSIONV2
     from .passthrough import PASSTHROUGH
@@ -85,4 +108,6 @@ def default_registry(aliases: dict[str, str] | None = None) -> PipelineRegistry:
     registry.register(LONGLIVE, 'pipeline.longlive.pipeline:LongLivePipeline')
     registry.register(STREAMDIFFUSIONV2, 'pipeline.longlive.pipeline:StreamDiffusionV2Pipeline')
     registry.aliases = dict(aliases or {})
+    if installed_plugins:
+        registry.register_installed_plugins()
     return registry

@@ -1,7 +1,10 @@
 """The parameter state of a session: every control source merges into it, the worker takes it once per chunk."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,13 +30,14 @@ class ParameterState:
     version: int = 0
     _one_shots: dict[str, Any] = field(default_factory=dict)
     _prompt_change: PromptChange | None = None
-    _changed: set[str] = field(default_factory=set)
+    _changed: dict[str, str] = field(default_factory=dict)  # key -> the source that changed it last
     _tracker: PromptTracker = field(default_factory=PromptTracker)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _wakeup: threading.Event = field(default_factory=threading.Event)
+    _listeners: list[Callable[[], None]] = field(default_factory=list)
 
-    def update(self, message: dict[str, Any]) -> dict[str, Any]:
-        """Merge one message (Scope's `parameters` schema); returns the keys it changed with their new values."""
+    def update(self, message: dict[str, Any], source: str = 'api') -> dict[str, Any]:
+        """Merge one (validated) message; returns the keys it changed with their new values."""
         applied: dict[str, Any] = {}
         with self._lock:
             prompts = message.get('prompts')
@@ -59,8 +63,10 @@ class ParameterState:
                     applied[key] = value
             if applied:
                 self.version += 1
-                self._changed.update(applied)
+                self._changed.update(dict.fromkeys(applied, source))
                 self._wakeup.set()
+        if applied:
+            self._notify()
         return applied
 
     def take(self) -> ChunkParams:
@@ -71,12 +77,44 @@ class ParameterState:
             self._wakeup.clear()
             return taken
 
+    def revert(self, failed: dict[str, Any], good: dict[str, Any]) -> list[str]:
+        """Put back the good value of every key that a failed chunk had changed (and nobody changed since)."""
+        reverted: list[str] = []
+        with self._lock:
+            for key in set(failed) | set(good):
+                if key in PROMPT_KEYS or failed.get(key, _MISSING) == good.get(key, _MISSING):
+                    continue
+                if self.values.get(key, _MISSING) != failed.get(key, _MISSING):
+                    continue  # changed again meanwhile: the newer value gets its own chance
+                if key in good:
+                    self.values[key] = good[key]
+                else:
+                    self.values.pop(key, None)
+                reverted.append(key)
+            if reverted:
+                self.version += 1
+                self._changed.update(dict.fromkeys(reverted, 'pipeline'))
+        if reverted:
+            self._notify()
+        return sorted(reverted)
+
     def pop_changed(self) -> dict[str, Any]:
         """The keys changed since the last call, with their current values (for `parameters_updated`)."""
         with self._lock:
             changed = {key: self.values.get(key) for key in self._changed if key != 'reset_cache'}
             self._changed.clear()
             return changed
+
+    def changed_event(self, loop: asyncio.AbstractEventLoop) -> asyncio.Event:
+        """An event of `loop` that is set whenever parameters change (from any thread)."""
+        event = asyncio.Event()
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+                loop.call_soon_threadsafe(event.set)
+
+        self._listeners.append(wake)
+        return event
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -89,6 +127,10 @@ class ParameterState:
     def wait_for_change(self, timeout: float) -> bool:
         """Block until an update arrives (used by a paused worker)."""
         return self._wakeup.wait(timeout)
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
 
 
 _MISSING = object()

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .session import Session
 
 log = logging.getLogger(__name__)
-MAX_CONSECUTIVE_ERRORS = 3
+MAX_CONSECUTIVE_ERRORS = 10  # chunks failing in a row, even with the last good parameters, end the stream
 
 
 class PipelineWorker:
@@ -35,6 +35,7 @@ class PipelineWorker:
         self.generate_cpu_seconds = 0.0
         self.conditioner: PromptConditioner | None = None
         self.pacer: FramePacer | None = None
+        self.sleeping = False  # waiting for someone to watch (no chunk is being made)
 
     def start(self) -> None:
         self.thread.start()
@@ -79,7 +80,14 @@ class PipelineWorker:
         next_tick = started
         errors = 0
         last_values: dict[str, Any] = {}
+        good_values: dict[str, Any] | None = None  # the parameters of the last chunk that worked
         while not self.stop_event.is_set():
+            if not session.rendering.is_set():  # nobody watches: sleep without CPU until someone does
+                self.sleeping = True
+                session.rendering.wait(0.5)
+                self.sleeping = False
+                next_tick = time.monotonic()
+                continue
             if session.state.paused:
                 session.state.wait_for_change(0.1)
                 next_tick = time.monotonic()
@@ -95,25 +103,29 @@ class PipelineWorker:
                 if delay > 0 and self.stop_event.wait(delay):
                     break
             params = session.state.take()
-            conditioner.apply(params.prompt_change, str(params.values.get('prompt_interpolation_method') or 'linear'))
-            chunk = Chunk(index=self.chunks, time=time.monotonic() - started, params=params.values,
-                          conditioning=conditioner.next(), reset=self._needs_reset(params.values, last_values,
-                                                                                  params.one_shots),
-                          frames=inputs, one_shots=params.one_shots)
-            last_values = params.values
             begun, begun_cpu = time.perf_counter(), time.thread_time()
             try:
+                conditioner.apply(params.prompt_change,
+                                  str(params.values.get('prompt_interpolation_method') or 'linear'))
+                chunk = Chunk(index=self.chunks, time=time.monotonic() - started, params=params.values,
+                              conditioning=conditioner.next(),
+                              reset=self._needs_reset(params.values, last_values, params.one_shots),
+                              frames=inputs, one_shots=params.one_shots)
+                last_values = params.values
                 with pipeline.lock:
                     frames = stream(chunk)
             except StreamFailed:
                 raise
             except Exception as error:
                 errors += 1
-                log.warning('chunk %d of session %s failed: %s', self.chunks, session.id, error)
+                self._chunk_failed(error, params.values, good_values)
                 if errors >= MAX_CONSECUTIVE_ERRORS:
                     raise
+                if self.stop_event.wait(min(1.0, 0.05 * errors)):  # back off a little while it keeps failing
+                    break
                 continue
             errors = 0
+            good_values = params.values
             self.generate_seconds += time.perf_counter() - begun
             self.generate_cpu_seconds += time.thread_time() - begun_cpu
             self.chunks += 1
@@ -125,6 +137,16 @@ class PipelineWorker:
             next_tick += period * max(1, len(frames))
             if next_tick < time.monotonic() - period:
                 next_tick = time.monotonic()
+
+    def _chunk_failed(self, error: Exception, values: dict[str, Any], good: dict[str, Any] | None) -> None:
+        """Tell the session's clients; values changed since the last good chunk go back, so one bad value cannot
+        end a stream that every viewer of a shared session watches."""
+        reverted = self.session.state.revert(values, good) if good is not None else []
+        message = f'{type(error).__name__}: {error}'
+        log.warning('chunk %d of session %s failed: %s', self.chunks, self.session.id, message)
+        if reverted:
+            message += f' (went back to the previous {", ".join(reverted)})'
+        self.session.report_error(message, type(error).__name__)
 
     def _publish(self, frames: list[np.ndarray], version: int, values: dict[str, Any], period: float) -> None:
         for i, image in enumerate(frames):

@@ -4,33 +4,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import ValidationError
-
-from pipeline.parameters import Parameters
-
 MAX_MESSAGE_BYTES = 64 * 1024
 
 
 class BadMessage(ValueError):
-    """A data-channel message that is not a valid parameters object."""
+    """A data-channel message that is not a JSON object."""
 
 
 def parse_message(raw: str | bytes) -> dict[str, Any]:
-    """A validated parameters message (unknown keys kept); raises BadMessage with a clear reason."""
+    """A message as a dict (the session checks its parameters); raises BadMessage with a clear reason."""
     if len(raw) > MAX_MESSAGE_BYTES:
         raise BadMessage(f'message too large ({len(raw)} bytes, at most {MAX_MESSAGE_BYTES})')
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise BadMessage(f'message is not valid JSON: {error}') from None
     if not isinstance(data, dict):
         raise BadMessage(f'message must be a JSON object, not {type(data).__name__}')
-    data = {key: value for key, value in data.items() if value is not None}
-    try:
-        Parameters.model_validate(data)
-    except ValidationError as error:
-        details = '; '.join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise BadMessage(f'invalid parameters: {details}') from None
     return data
 
 
@@ -49,4 +39,4 @@ def stream_stopped(error: str | None) -> str:
 
 def parameters_updated(parameters: dict[str, Any]) -> str:
     """Sent after parameters changed."""
-    return json.dumps({'type': 'parameters_updated', 'parameters': parameters})
+    return json.dumps({'type': 'parameters_updated', 'parameters': parameters}, allow_nan=False)

@@ -11,7 +11,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from pipeline.frame_bus import FrameBus
 
-from .encoder import VIDEO_CLOCK, EncodedFrame, VideoEncoder
+from .encoder import DEFAULT_BITRATE, VIDEO_CLOCK, EncodedFrame, VideoEncoder
 from .latest import LatestFanout
 
 log = logging.getLogger(__name__)
@@ -21,10 +21,10 @@ REPEAT_AFTER = 0.1  # seconds without a new frame before the last picture is sen
 class SharedEncoder(LatestFanout[EncodedFrame]):
     """Encodes each new frame of a bus once (in a thread) while anyone watches; keeps the newest encoded frame."""
 
-    def __init__(self, bus: FrameBus, codec: str) -> None:
+    def __init__(self, bus: FrameBus, codec: str, bitrate: int = DEFAULT_BITRATE) -> None:
         super().__init__(bus)
         self.codec = codec
-        self.encoder = VideoEncoder(codec)
+        self.encoder = VideoEncoder(codec, bitrate)
         self.keyframe_wanted = True
         self.started = time.time()
 
@@ -114,14 +114,15 @@ class EncodedVideoTrack(MediaStreamTrack):
 class SessionEncoders:
     """The shared encoders of one session, by codec."""
 
-    def __init__(self, bus: FrameBus) -> None:
+    def __init__(self, bus: FrameBus, bitrate: int = DEFAULT_BITRATE) -> None:
         self.bus = bus
+        self.bitrate = bitrate
         self.encoders: dict[str, SharedEncoder] = {}
 
     def attach(self, codec: str) -> SharedEncoder:
         encoder = self.encoders.get(codec)
         if encoder is None:
-            encoder = self.encoders[codec] = SharedEncoder(self.bus, codec)
+            encoder = self.encoders[codec] = SharedEncoder(self.bus, codec, self.bitrate)
         encoder.attach()
         return encoder
 

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from aiortc import RTCDataChannel, RTCPeerConnection
 
 from pipeline.session import Session
+from pipeline.validation import InvalidParameters
 
 from .datachannel import BadMessage, error_message, parameters_updated, parse_message, stream_stopped
 from .fanout import EncodedVideoTrack, SessionEncoders
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 NOTIFY_INTERVAL = 0.05  # parameters_updated is coalesced to at most twenty messages a second
 REPORT_WAIT = 10.0  # seconds a stream that failed at once waits for its data channel, so the client learns why
 Role = Literal['control', 'view']
+AudienceListener = Callable[['SessionPeers', bool], None]  # (the session's peers, whether someone left cleanly)
 
 
 class Peer:
@@ -41,6 +44,7 @@ class Peer:
         self.closed = False
         self.closing = False
         self.reachable = asyncio.Event()  # set once the data channel opens, or the connection ends without it
+        self.connected = False  # ICE and DTLS completed once
         self.messages_received = 0
         pc.on('datachannel', self._on_datachannel)
         pc.on('track', self._on_track)
@@ -55,11 +59,12 @@ class Peer:
         elif len(self.pending) < 100:
             self.pending.append(text)
 
-    async def close(self, error: str | None = None, linger: float = 0.05) -> None:
+    async def close(self, error: str | None = None, linger: float = 0.05, clean: bool = True) -> None:
         """Tell the client its stream stopped, leave the session and close the connection (idempotent).
 
-        A stream that failed before the data channel opened (out of memory on its first chunk, say) waits a
-        little for it, so the client still gets `stream_stopped` with the reason.
+        `clean` is False when the connection broke (the session may wait a little for the client to come back).
+        A stream that failed before the data channel opened (out of memory on its first chunk, say) waits a little
+        for it, so the client still gets `stream_stopped` with the reason.
         """
         if self.closing:
             return
@@ -78,12 +83,14 @@ class Peer:
         self.track.stop()
         with contextlib.suppress(Exception):
             await self.pc.close()
-        await self.attachment.leave(self)
+        self.pc.remove_all_listeners()
+        self.attachment.leave(self, clean)
 
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
         self.channel = channel
         channel.on('message', self._on_message)
         channel.on('open', self._on_open)
+        channel.on('close', lambda: self.spawn(self.close()))  # the client closed its channel: it is done
         if channel.readyState == 'open':
             self._on_open()
 
@@ -102,11 +109,9 @@ class Peer:
             self.send(error_message('this is a view-only connection: parameters cannot be changed'))
             return
         try:
-            message = parse_message(raw)
-        except BadMessage as error:
+            self.session.update(parse_message(raw), source=self.label)
+        except (BadMessage, InvalidParameters) as error:
             self.send(error_message(str(error)))
-            return
-        self.attachment.update(message, self.label)
 
     def _on_track(self, track: Any) -> None:
         if self.role != 'control':
@@ -117,10 +122,13 @@ class Peer:
             self.spawn(feed_audio(track, self.session))
 
     async def _on_connection_state(self) -> None:
-        log.info('peer %s: connection %s', self.id[:8], self.pc.connectionState)
-        if self.pc.connectionState in ('failed', 'closed'):
+        state = self.pc.connectionState
+        log.info('peer %s: connection %s', self.id[:8], state)
+        if state == 'connected':
+            self.connected = True
+        elif state in ('failed', 'closed'):
             self.reachable.set()
-            await self.close()
+            await self.close(clean=state == 'closed')
 
     def spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -129,61 +137,93 @@ class Peer:
 
 
 class SessionPeers:
-    """The peers of one session: shared encoders, change notifications, and the end of ephemeral sessions."""
+    """The audience of one session: WebRTC peers, WebSocket viewers and other outputs, its shared encoders, and
+    the messages every peer hears (`parameters_updated`, pipeline errors, `stream_stopped`)."""
 
-    def __init__(self, session: Session, registry: PeerRegistry, ephemeral: bool) -> None:
+    def __init__(self, session: Session, registry: PeerRegistry) -> None:
         self.session = session
         self.registry = registry
-        self.ephemeral = ephemeral
-        self.encoders = SessionEncoders(session.bus)
+        self.encoders = SessionEncoders(session.bus, registry.bitrate)
         self.jpeg = JpegFanout(session.bus)
-        self.socket_viewers: dict[str, str] = {}  # id -> role of WebSocket viewers
+        self.socket_viewers: dict[str, Role] = {}  # id -> role of WebSocket viewers
+        self.members: dict[str, str] = {}  # id -> kind of everyone else present: studio pages, outputs (muxers)
         self.peers: set[Peer] = set()
         self.notifier = asyncio.ensure_future(self._notify_changes())
         session.stop_listeners.append(self._on_session_stopped)
+        session.error_listeners.append(self._on_pipeline_error)
+
+    @property
+    def audience(self) -> int:
+        """How many are present: peers, WebSocket viewers, studio pages and outputs."""
+        return len(self.peers) + len(self.socket_viewers) + len(self.members)
 
     def join(self, peer: Peer) -> None:
         self.peers.add(peer)
         self.registry.peers[peer.id] = peer
+        self.registry.audience_changed(self, True)
 
-    async def leave(self, peer: Peer) -> None:
+    def leave(self, peer: Peer, clean: bool = True) -> None:
         self.peers.discard(peer)
         self.registry.peers.pop(peer.id, None)
-        if not self.peers and self.ephemeral and not self.session.closed:
-            self.session.close()
-            await self.session.join()
+        self.registry.audience_changed(self, clean)
 
-    def update(self, message: dict[str, Any], who: str) -> dict[str, Any]:
-        """Apply a parameter change from one of the peers (or the studio) to the session."""
-        return self.session.update(message, source=who)
+    def add_viewer(self, viewer_id: str, role: Role) -> None:
+        """A WebSocket viewer joins."""
+        self.socket_viewers[viewer_id] = role
+        self.registry.audience_changed(self, True)
+
+    def remove_viewer(self, viewer_id: str) -> None:
+        self.socket_viewers.pop(viewer_id, None)
+        self.registry.audience_changed(self, True)
+
+    def add_member(self, member_id: str, kind: str) -> None:
+        """Someone or something else is present (a studio page, a muxer): the session renders for it."""
+        self.members[member_id] = kind
+        self.registry.audience_changed(self, True)
+
+    def remove_member(self, member_id: str) -> None:
+        if self.members.pop(member_id, None) is not None:
+            self.registry.audience_changed(self, True)
+
+    def broadcast(self, text: str) -> None:
+        """Send a message to every peer of the session."""
+        for peer in list(self.peers):
+            peer.send(text)
 
     def _on_session_stopped(self, error: str | None) -> None:
         self.notifier.cancel()
         for peer in list(self.peers):
-            self.registry.closing.add(asyncio.ensure_future(peer.close(error, linger=0.5 if error else 0.05)))
+            self.registry.track_closing(peer.close(error, linger=0.5 if error else 0.05))
         self.registry.attachments.pop(self.session.id, None)
 
+    def _on_pipeline_error(self, message: str, exception_type: str) -> None:
+        self.broadcast(json.dumps({'type': 'pipeline_error', 'pipeline_id': self.session.pipeline_id,
+                                   'node_id': None, 'message': message, 'exception_type': exception_type}))
+
     async def _notify_changes(self) -> None:
+        changed_event = self.session.state.changed_event(asyncio.get_running_loop())
         while True:
-            await asyncio.sleep(NOTIFY_INTERVAL)
+            await changed_event.wait()
+            changed_event.clear()
             if changed := self.session.state.pop_changed():
-                text = parameters_updated(changed)
-                for peer in list(self.peers):
-                    peer.send(text)
+                self.broadcast(parameters_updated(changed))
+            await asyncio.sleep(NOTIFY_INTERVAL)
 
 
 class PeerRegistry:
-    """All connected peers by id, and the peer groups of sessions."""
+    """All connected peers by id, and the audiences of sessions."""
 
-    def __init__(self) -> None:
+    def __init__(self, bitrate: int = 2_500_000) -> None:
+        self.bitrate = bitrate
         self.peers: dict[str, Peer] = {}
         self.attachments: dict[str, SessionPeers] = {}
         self.closing: set[asyncio.Future] = set()
+        self.audience_listeners: list[AudienceListener] = []
 
-    def attachment(self, session: Session, ephemeral: bool) -> SessionPeers:
-        """The peer group of a session (created on first use)."""
+    def attachment(self, session: Session) -> SessionPeers:
+        """The audience of a session (created on first use)."""
         if session.id not in self.attachments:
-            self.attachments[session.id] = SessionPeers(session, self, ephemeral)
+            self.attachments[session.id] = SessionPeers(session, self)
         return self.attachments[session.id]
 
     def get(self, peer_id: str) -> Peer | None:
@@ -192,6 +232,24 @@ class PeerRegistry:
     def of_session(self, session_id: str) -> list[Peer]:
         attachment = self.attachments.get(session_id)
         return list(attachment.peers) if attachment else []
+
+    def audience(self, session_id: str) -> int:
+        """How many consumers watch a session."""
+        attachment = self.attachments.get(session_id)
+        return attachment.audience if attachment else 0
+
+    def audience_changed(self, attachment: SessionPeers, clean: bool) -> None:
+        for listener in list(self.audience_listeners):
+            try:
+                listener(attachment, clean)
+            except Exception:
+                log.exception('audience listener failed')
+
+    def track_closing(self, closing: Awaitable[None]) -> None:
+        """Keep a closing peer's task alive until it is done (and no longer)."""
+        future = asyncio.ensure_future(closing)
+        self.closing.add(future)
+        future.add_done_callback(self.closing.discard)
 
     async def close_all(self) -> None:
         await asyncio.gather(*(peer.close() for peer in list(self.peers.values())), return_exceptions=True)

@@ -89,7 +89,7 @@ def studio_load(studio: User) -> Callable[..., Awaitable[None]]:
         context = app.state.context
         context.manager.load(context.manager.validate([(pipeline_id, pipeline_id, load_params)]))
         deadline = time.monotonic() + 30
-        while not any(s.pipeline_id == pipeline_id for s in context.sessions.sessions.values()) \
+        while not any(s.pipeline_id == pipeline_id for s in context.sessions.running()) \
                 or context.manager.status()['status'] != 'loaded':
             assert time.monotonic() < deadline, f'{pipeline_id} did not load: {context.manager.status()}'
             await asyncio.sleep(0.05)

@@ -14,8 +14,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api import models
+from config import Config
 from pipeline.protocol import ModelFiles, PipelineInfo
 from pipeline.registry import PipelineRegistry
+from services.downloads import DownloadService
 
 from .server import RunningServer
 
@@ -69,8 +71,8 @@ def test_hardware_info(api: httpx.Client) -> None:
     assert body['platform']
 
 
-def test_plugins_are_empty(api: httpx.Client) -> None:
-    """There are no plugins."""
+def test_plugins_are_empty_without_installed_packages(api: httpx.Client) -> None:
+    """Without installed plugin packages the list is empty."""
     assert api.get('/api/v1/plugins').json() == {'plugins': [], 'total': 0, 'failed_plugins': []}
 
 
@@ -108,17 +110,18 @@ def test_model_download_requests(api: httpx.Client) -> None:
     assert ready.json() == {'message': 'Nothing to download for dreamfield: its files are ready'}
 
 
-def test_models_of_a_pipeline_that_needs_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_models_of_a_pipeline_that_needs_files(tmp_path: Path) -> None:
     """A pipeline with missing files is not downloaded; an unreachable hub is a clear error; once the files exist,
     it is downloaded."""
-    monkeypatch.setenv('HF_ENDPOINT', 'http://127.0.0.1:9')  # nothing listens there: nothing leaves the machine
     info = PipelineInfo(id='heavy', name='Heavy', description='needs weights', supported_modes=['text'],
                         default_mode='text', model_files=[ModelFiles('org/heavy-weights', ['model.safetensors'])])
     registry = PipelineRegistry()
     registry.register(info, 'nowhere:Heavy')
     app = FastAPI()
     app.include_router(models.router)
-    app.state.context = SimpleNamespace(registry=registry, config=SimpleNamespace(models_dir=tmp_path))
+    # nothing listens on the hub's address: nothing leaves the machine
+    config = Config(models_dir=tmp_path, hf_endpoint='http://127.0.0.1:9')
+    app.state.context = SimpleNamespace(downloads=DownloadService(config, registry))
     with TestClient(app) as http:
         assert http.get('/api/v1/models/status', params={'pipeline_id': 'heavy'}).json()['downloaded'] is False
         started = http.post('/api/v1/models/download', json={'pipeline_id': 'heavy'})

@@ -12,8 +12,10 @@ from pydantic import ValidationError
 from audio.features import Features
 from audio.mapper import ParameterMapper
 from audio.mapping import BandState, Descriptor, DescriptorState, Mapping, MappingState, shape
-from audio.presets import BUILTIN, Preset, PresetError, PresetStore, SpikeRule, preset_name
+from audio.presets import BUILTIN, Preset, SpikeRule
 from pipeline.parameters import Parameters
+from services.audio import AudioService
+from services.presets import PresetError, preset_key
 
 DT = 1 / 30
 BASE = {'prompts': [{'text': 'a quiet forest', 'weight': 1.0}], 'noise_scale': 0.7}
@@ -153,16 +155,17 @@ def test_presets_round_trip_through_json_and_the_store(tmp_path: Path) -> None:
     for preset in BUILTIN.values():
         assert Preset.model_validate_json(preset.model_dump_json()) == preset
         json.dumps(preset.model_dump())
-    store = PresetStore(tmp_path / 'audio_presets')
-    mine = BUILTIN['beat-pulse'].model_copy(update={'name': 'My Club Night!'})
+    service = AudioService(tmp_path / 'assets', tmp_path / 'audio_presets')
+    store = service.presets
+    mine = BUILTIN['beat-pulse'].model_copy(deep=True)
     mine.mappings[0].out_max = 0.9
-    saved = store.save(mine)
+    saved = service.save_preset('My Club Night!', mine)
     assert saved.name == 'my-club-night'
     assert (tmp_path / 'audio_presets' / 'my-club-night.json').is_file()
     assert store.get('my-club-night') == saved and store.get('My Club Night') == saved
     assert store.names() == ['soundscape', 'beat-pulse', 'my-club-night']
     with pytest.raises(PresetError):
-        store.save(BUILTIN['soundscape'])
+        service.save_preset('soundscape', BUILTIN['soundscape'])
     with pytest.raises(PresetError):
         store.delete('soundscape')
     assert store.delete('my-club-night') and not store.delete('my-club-night')
@@ -172,9 +175,9 @@ def test_presets_round_trip_through_json_and_the_store(tmp_path: Path) -> None:
 @pytest.mark.parametrize('name, expected', [('../../etc/passwd', 'etc-passwd'), ('Ambient Set #2', 'ambient-set-2'),
                                             ('.hidden', 'hidden'), ('a/b\\c', 'a-b-c')])
 def test_preset_names_are_sanitised(name: str, expected: str) -> None:
-    assert preset_name(name) == expected
+    assert preset_key(name) == expected
 
 
 def test_an_empty_preset_name_is_refused() -> None:
     with pytest.raises(PresetError):
-        preset_name('../..')
+        preset_key('../..')

@@ -19,11 +19,14 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from api import errors
 from api import models as models_api
+from config import Config
 from pipeline import model_store
 from pipeline.model_store import DownloadError, DownloadManager, DownloadProgress, missing
 from pipeline.protocol import ModelFiles, PipelineInfo
 from pipeline.registry import PipelineRegistry
+from services.downloads import DownloadService
 
 from .test_streamdiffusion_models import tiny_models_home
 
@@ -154,7 +157,7 @@ def test_download_fetches_missing_files_with_progress_then_skips_them(hub: FakeH
     hub.add('org/tiny-model', repo_files())
     model = ModelFiles('org/tiny-model', ['config.json', 'weights/model.safetensors', 'tokenizer'])
     seen: list[DownloadProgress] = []
-    DownloadManager(tmp_path).download('tiny', [model], listener=lambda p: seen.append(DownloadProgress(**{
+    DownloadManager(tmp_path, hub.url).download('tiny', [model], listener=lambda p: seen.append(DownloadProgress(**{
         k: getattr(p, k) for k in p.__slots__})))
     folder = tmp_path / 'tiny-model'
     assert (folder / 'weights' / 'model.safetensors').read_bytes() == BIG
@@ -164,7 +167,7 @@ def test_download_fetches_missing_files_with_progress_then_skips_them(hub: FakeH
     assert seen[-1].downloaded_bytes == seen[-1].total_bytes == sum(map(len, repo_files().values()))
     assert [p.percentage for p in seen] == sorted(p.percentage for p in seen)
     hub.requests.clear()
-    DownloadManager(tmp_path).download('tiny', [model])
+    DownloadManager(tmp_path, hub.url).download('tiny', [model])
     assert hub.requests == [], 'files already present are not fetched again'
 
 
@@ -172,7 +175,7 @@ def test_an_interrupted_download_resumes_with_a_range_request(hub: FakeHub, tmp_
     """A connection that breaks off mid-file is resumed where it stopped, not restarted."""
     hub.add('org/tiny-model', repo_files())
     hub.drop_once.add('weights/model.safetensors')
-    DownloadManager(tmp_path).download('tiny', [ModelFiles('org/tiny-model', ['weights/model.safetensors'])])
+    DownloadManager(tmp_path, hub.url).download('tiny', [ModelFiles('org/tiny-model', ['weights/model.safetensors'])])
     assert (tmp_path / 'tiny-model' / 'weights' / 'model.safetensors').read_bytes() == BIG
     assert [ranges for method, _, ranges in hub.requests if method == 'GET'] == [None, f'bytes={len(BIG) // 2}-']
 
@@ -189,7 +192,7 @@ def test_failures_become_clear_messages(hub: FakeHub, tmp_path: Path, monkeypatc
     """Authentication, missing repositories or files, the network and a full disk each say what to do."""
     hub.add('org/tiny-model', repo_files())
     hub.gated.add('org/tiny-model')
-    endpoint = None
+    endpoint = hub.url
     model = ModelFiles('org/tiny-model', ['weights/model.safetensors'])
     token: str | None = TOKEN
     if case == 'gated':
@@ -203,7 +206,7 @@ def test_failures_become_clear_messages(hub: FakeHub, tmp_path: Path, monkeypatc
     else:
         monkeypatch.setattr(model_store.shutil, 'disk_usage', lambda path: SimpleNamespace(free=1000))
     with pytest.raises(DownloadError, match=message):
-        DownloadManager(tmp_path).download('tiny', [model], token=token, endpoint=endpoint)
+        DownloadManager(tmp_path, endpoint).download('tiny', [model], token=token)
     assert not (tmp_path / 'tiny-model' / 'weights' / 'model.safetensors').exists()
 
 
@@ -218,8 +221,9 @@ def test_status_progress_409_and_completion_through_the_api(hub: FakeHub, tmp_pa
     registry = PipelineRegistry()
     registry.register(info, 'nowhere:Heavy')
     app = FastAPI()
+    errors.install(app)
     app.include_router(models_api.router)
-    app.state.context = SimpleNamespace(registry=registry, config=SimpleNamespace(models_dir=tmp_path, hf_token=TOKEN))
+    app.state.context = downloads_context(registry, Config(models_dir=tmp_path, hf_token=TOKEN, hf_endpoint=hub.url))
     with TestClient(app) as http:
         def status() -> dict[str, Any]:
             return http.get('/api/v1/models/status', params={'pipeline_id': 'heavy'}).json()
@@ -247,12 +251,13 @@ def test_a_failed_download_reports_its_error_in_the_status(hub: FakeHub, tmp_pat
     registry = PipelineRegistry()
     registry.register(info, 'nowhere:Heavy')
     app = FastAPI()
+    errors.install(app)
     app.include_router(models_api.router)
-    app.state.context = SimpleNamespace(registry=registry, config=SimpleNamespace(models_dir=tmp_path))
+    app.state.context = context = downloads_context(registry, Config(models_dir=tmp_path, hf_endpoint=hub.url))
     with TestClient(app) as http:
         assert http.post('/api/v1/models/download', json={'pipeline_id': 'heavy'}).status_code == 200
         body = wait_for(lambda: (http.get('/api/v1/models/status', params={'pipeline_id': 'heavy'}).json()
-                                 if not model_store.download_manager(tmp_path).is_downloading('heavy') else None))
+                                 if not context.downloads.is_downloading('heavy') else None))
         assert body['downloaded'] is False and body['progress']['is_downloading'] is False
         assert 'HF_TOKEN' in body['progress']['error']
 
@@ -272,6 +277,11 @@ def test_download_command_fetches_the_streamdiffusion_models(hub: FakeHub, tmp_p
         (models / 'sd-turbo' / 'unet' / 'diffusion_pytorch_model.safetensors').read_bytes()
     again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and 'every model file is in' in again.stdout
+
+
+def downloads_context(registry: PipelineRegistry, config: Config) -> SimpleNamespace:
+    """Just what the models router reaches: the download service of a registry."""
+    return SimpleNamespace(downloads=DownloadService(config, registry))
 
 
 def wait_for(check: Any, timeout: float = 20) -> Any:

@@ -105,3 +105,91 @@ async def test_a_failing_pipeline_tells_its_client(bare_server: RunningServer) -
         assert healthy(bare_server)
     finally:
         await client.close()
+
+
+async def test_values_that_used_to_kill_a_stream_are_refused_on_the_data_channel(client: ScopeClient) -> None:
+    """String booleans, NaN, Infinity and integers beyond 64 bits get an error reply; the stream and every endpoint
+    go on, and `parameters_updated` stays valid JSON."""
+    await client.load({'pipeline_ids': ['dreamfield']})
+    await client.connect(QUICKSTART)
+    await client.wait_frames(3)
+    await asyncio.wait_for(client.channel_open.wait(), 5)
+    bad = ['{"paused": "false"}', '{"noise_scale": NaN}', '{"noise_scale": "high"}', '{"seed": 1' + '0' * 41 + '}',
+           '{"prompts": [{"text": "x", "weight": Infinity}]}']
+    for message in bad:
+        client.channel.send(message)
+    errors = await wait_messages(client, 'error', len(bad))
+    assert all(error['error_message'] for error in errors)
+    metrics = await session_metrics(client)
+    assert metrics['paused'] is False and metrics['parameters']['noise_scale'] == 0.7
+    assert (await client.http.get(f'/api/v1/sessions/{client.session_id}')).status_code == 200
+    assert len(await client.wait_frames(5)) == 5
+    for received in client.messages:
+        json.dumps(received, allow_nan=False)
+
+
+async def test_shared_session_initial_parameters_and_load_seeds_are_checked(server: RunningServer) -> None:
+    """A named session with invalid initial parameters and a load with a 41-digit seed get 422; status keeps 200."""
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        for initial in ({'noise_scale': 'high'}, {'paused': 'false'}, {'seed': 10**41}):
+            response = await http.post('/api/v1/sessions', json={'name': 'x', 'initialParameters': initial})
+            assert response.status_code == 422 and 'initialParameters' in response.json()['detail']
+        response = await http.post('/api/v1/pipeline/load',
+                                   json={'pipeline_ids': ['dreamfield'], 'load_params': {'base_seed': 10**40}})
+        assert response.status_code == 422 and 'base_seed' in response.json()['detail']
+        assert (await http.get('/api/v1/pipeline/status')).status_code == 200
+        assert (await http.get('/api/v1/session/metrics')).status_code == 200
+
+
+async def wait_messages(client: ScopeClient, message_type: str, count: int, timeout: float = 20) -> list[dict]:
+    """Wait until `count` messages of a type arrived (a generous deadline, never a fixed sleep)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(found := [m for m in client.messages if m.get('type') == message_type]) < count:
+        assert asyncio.get_running_loop().time() < deadline, f'{len(found)} of {count} {message_type} messages'
+        await asyncio.sleep(0.02)
+    return found
+
+
+def test_offers_that_never_connect_do_not_lock_the_server_out() -> None:
+    """Eight offers whose clients vanish before ICE (no candidates ever) are dropped after the connect timeout:
+    their sessions are freed and new offers are answered again."""
+    limited = RunningServer(env={'DREAMSTAGE_MAX_SESSIONS': '8', 'DREAMSTAGE_CONNECT_TIMEOUT': '2'})
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=limited.url, timeout=30) as http:
+            for _ in range(8):
+                answer = await http.post('/api/v1/webrtc/offer', json={'sdp': await offer_without_candidates(),
+                                                                       'type': 'offer'})
+                assert answer.status_code == 200, answer.text
+            refused = await http.post('/api/v1/webrtc/offer', json={'sdp': await offer_without_candidates(),
+                                                                    'type': 'offer'})
+            assert refused.status_code == 429
+            deadline = asyncio.get_running_loop().time() + 60
+            while (await http.get('/api/v1/session/metrics')).json()['sessions']:
+                assert asyncio.get_running_loop().time() < deadline, 'half-open sessions were never freed'
+                await asyncio.sleep(0.2)
+        client = ScopeClient(limited.url)
+        try:
+            await client.connect(QUICKSTART)
+            await client.wait_frames(3)
+        finally:
+            await client.close()
+
+    try:
+        limited.wait_ready()
+        asyncio.run(scenario())
+    finally:
+        limited.stop()
+
+
+async def offer_without_candidates() -> str:
+    """The SDP of a client that crashed between its offer and ICE: no candidate lines, and none will follow."""
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTransceiver('video', direction='recvonly')
+    pc.createDataChannel('parameters')
+    await pc.setLocalDescription(await pc.createOffer())
+    sdp = '\r\n'.join(line for line in pc.localDescription.sdp.split('\r\n') if 'candidate' not in line)
+    await pc.close()
+    return sdp

@@ -10,7 +10,6 @@ from nicegui import app
 from nicegui.testing import User
 from pydantic import BaseModel, Field
 
-from api.session_links import studio_session
 from pipeline.protocol import Chunk, Frame, LoadParams, Pipeline, PipelineInfo, PipelineStream
 from pipeline.session import Session
 from ui.denoising_steps import PRESETS
@@ -52,7 +51,7 @@ class GlowPipeline(Pipeline):
 
 
 def session() -> Session:
-    return studio_session(app.state.context)
+    return app.state.context.sessions.studio()
 
 
 def value(key: str) -> Any:
@@ -189,3 +188,12 @@ async def test_any_parameter_can_be_sent_as_json(studio: User) -> None:
     studio.find(marker='send-raw-parameters').click()
     assert value('stamp') == 7
     assert 'error' in box.props
+
+
+async def test_a_wrong_value_sent_as_json_is_refused_and_the_session_goes_on(studio: User) -> None:
+    """A value the parameter model refuses never reaches the worker: the page says why, the stream goes on."""
+    await open_generate(studio)
+    only(studio, 'raw-parameters').value = '{"noise_scale": "high"}'
+    studio.find(marker='send-raw-parameters').click()
+    await studio.should_see('Not applied: noise_scale')
+    assert value('noise_scale') == 0.7 and not session().closed

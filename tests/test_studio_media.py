@@ -16,7 +16,6 @@ from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User
 from pydantic import BaseModel, Field
 
-from api.session_links import studio_session
 from pipeline.protocol import Chunk, Frame, LoadParams, Pipeline, PipelineInfo, PipelineStream
 from pipeline.session import Session
 
@@ -49,7 +48,7 @@ class VacePipeline(Pipeline):
 
 
 def session() -> Session:
-    return studio_session(app.state.context)
+    return app.state.context.sessions.studio()
 
 
 def only(user: User, marker: str) -> Any:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from nicegui import app
 from nicegui.testing import User
 
-from api.session_links import create_named_session, studio_session
 from ui.prompt_list import APPLY_KEY
 from ui.schema_form import LabelledSlider
 from ui.shortcuts import SHORTCUTS
@@ -49,14 +48,14 @@ async def test_two_tabs_show_the_same_values_live(studio: User, create_user: Cal
     assert isinstance(slider, LabelledSlider)
     slider.set_value(0.25)
     await asyncio.sleep(0.3)
-    assert studio_session(app.state.context).state.snapshot()['noise_scale'] == 0.25
+    assert app.state.context.sessions.studio().state.snapshot()['noise_scale'] == 0.25
     slider = next(iter(studio.find(marker='control-noise_scale').elements))
     assert slider.value == 0.25  # type: ignore[attr-defined]
 
 
 async def test_a_change_from_a_scope_client_reaches_the_controls(studio: User) -> None:
     await studio.open('/')
-    session = studio_session(app.state.context)
+    session = app.state.context.sessions.studio()
     session.update({'prompts': [{'text': 'a forest of glass trees', 'weight': 1.0}], 'paused': True}, source='scope')
     await studio.should_see('a forest of glass trees')
     await studio.should_see('Resume')
@@ -65,7 +64,7 @@ async def test_a_change_from_a_scope_client_reaches_the_controls(studio: User) -
 
 async def test_the_session_tab_shows_links_peers_and_recent_changes(studio: User) -> None:
     await studio.open('/')
-    session = studio_session(app.state.context)
+    session = app.state.context.sessions.studio()
     studio.find('Session').click()
     await studio.should_see(marker='link-control')
     await studio.should_see(marker='link-view')
@@ -77,7 +76,7 @@ async def test_the_session_tab_shows_links_peers_and_recent_changes(studio: User
 
 async def test_a_view_only_link_shows_the_values_read_only(studio: User) -> None:
     await studio.open('/')
-    session = create_named_session(app.state.context, 'stage')
+    session = app.state.context.sessions.create(kind='named', name='stage')
     await studio.open(f'/s/{session.id}?token={session.tokens["view"]}')
     await studio.should_see(marker='view-only')
     await studio.should_see('a dreamy nebula of soft light')
@@ -94,18 +93,18 @@ async def test_a_view_only_link_shows_the_values_read_only(studio: User) -> None
 
 async def test_a_shared_link_with_a_control_token_controls_that_session(studio: User) -> None:
     await studio.open('/')
-    session = create_named_session(app.state.context, 'stage')
+    session = app.state.context.sessions.create(kind='named', name='stage')
     await studio.open(f'/s/{session.id}?token={session.tokens["control"]}')
     await studio.should_see('stage')
     studio.find(marker='prompt-0').type(' over a lake').trigger(APPLY_KEY)
     await asyncio.sleep(0.1)
     assert session.state.snapshot()['prompts'][0]['text'] == 'a dreamy nebula of soft light over a lake'
-    assert studio_session(app.state.context).state.snapshot()['prompts'][0]['text'] == 'a dreamy nebula of soft light'
+    assert app.state.context.sessions.studio().state.snapshot()['prompts'][0]['text'] == 'a dreamy nebula of soft light'
 
 
 async def test_a_wrong_token_or_an_ended_session_is_explained(studio: User) -> None:
     await studio.open('/')
-    session = create_named_session(app.state.context, 'stage')
+    session = app.state.context.sessions.create(kind='named', name='stage')
     await studio.open(f'/s/{session.id}?token=guess')
     await studio.should_see('This link is missing its token, or the token is wrong.')
     await studio.open('/s/no-such-session?token=x')
@@ -114,7 +113,7 @@ async def test_a_wrong_token_or_an_ended_session_is_explained(studio: User) -> N
 
 async def test_an_ended_session_says_so_on_its_page(studio: User) -> None:
     await studio.open('/')
-    session = create_named_session(app.state.context, 'stage')
+    session = app.state.context.sessions.create(kind='named', name='stage')
     await studio.open(f'/s/{session.id}?token={session.tokens["control"]}')
     session.close()
     await asyncio.sleep(1.2)

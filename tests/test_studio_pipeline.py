@@ -9,7 +9,6 @@ import pytest
 from nicegui import app
 from nicegui.testing import User
 
-from api.session_links import studio_session
 from pipeline.protocol import LoadContext, LoadParams, ModelFiles, Pipeline, PipelineInfo, PipelineStream
 from ui.resolution import resolution_presets, snap
 
@@ -42,8 +41,8 @@ def only(user: User, marker: str) -> Any:
     return next(iter(elements))
 
 
-async def open_pipeline_tab(user: User) -> None:
-    await user.open('/')
+async def open_pipeline_tab(user: User, path: str = '/') -> None:
+    await user.open(path)
     user.find('Pipeline').click()
 
 
@@ -84,7 +83,7 @@ async def test_load_with_a_resolution_preset_and_a_load_parameter(studio: User) 
     status = app.state.context.manager.status()
     assert status['load_params'] == {'base_seed': 42, 'render_scale': 0.25, 'width': 576, 'height': 320}
     for _ in range(100):
-        session = studio_session(app.state.context)
+        session = app.state.context.sessions.studio()
         if session.pipeline.width == 576:
             break
         await asyncio.sleep(0.05)
@@ -107,10 +106,10 @@ async def test_another_pipeline_can_be_picked_and_loaded(studio: User) -> None:
     studio.find(marker='load-pipeline').click()
     await wait_for_status('loaded')
     for _ in range(100):
-        if studio_session(app.state.context).pipeline_id == 'passthrough':
+        if app.state.context.sessions.studio().pipeline_id == 'passthrough':
             break
         await asyncio.sleep(0.05)
-    assert studio_session(app.state.context).pipeline_id == 'passthrough'
+    assert app.state.context.sessions.studio().pipeline_id == 'passthrough'
     await studio.should_see('Passthrough', retries=10)
 
 
@@ -139,6 +138,28 @@ async def test_a_pipeline_that_needs_weights_offers_a_download(studio: User) -> 
             break
         await asyncio.sleep(0.05)
     assert only(studio, 'download-message').text  # 'not available' in this build, or the downloader's own answer
+
+
+@pytest.fixture
+def keyed(studio_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server protected by an API key, whose hub address leads nowhere (nothing leaves the machine)."""
+    from huggingface_hub import constants
+
+    monkeypatch.setenv('DREAMSTAGE_API_KEY', 'secret')
+    monkeypatch.setenv('HF_ENDPOINT', 'http://127.0.0.1:9')  # nothing listens there
+    monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', False)  # so the download really tries, and fails clearly
+
+
+async def test_with_an_api_key_the_studio_still_downloads_models(keyed: None, user: User) -> None:
+    """The studio starts downloads through the server's own services, not over HTTP: the key never gets in the way."""
+    await wait_for_status('loaded')
+    app.state.context.registry.register(HEAVY, f'{__name__}:BrokenPipeline')
+    await open_pipeline_tab(user, '/?key=secret')
+    only(user, 'pipeline-picker').set_value('heavy')
+    await user.should_see('Model files are missing: download them before loading', retries=10)
+    user.find(marker='download-models').click()
+    await user.should_see('Model download started for heavy', retries=10)
+    await user.should_see('Cannot reach Hugging Face', retries=100)  # the downloader's own answer
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import numpy as np
 from nicegui import app, ui
 from nicegui.testing import User
 
-from api.session_links import studio_session
 from pipeline.protocol import Chunk, Frame, LoadParams, Pipeline, PipelineInfo, PipelineStream
 from pipeline.session import Session
 from ui.prompt_list import APPLY_KEY
@@ -40,7 +39,7 @@ class InkwellPipeline(Pipeline):
 
 
 def session() -> Session:
-    return studio_session(app.state.context)
+    return app.state.context.sessions.studio()
 
 
 def prompts() -> list[dict[str, Any]]:

@@ -1,19 +1,18 @@
 """The assets panel: drag-and-drop uploads, a browser with thumbnails, reference images and delete."""
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from nicegui import events, ui
 
-from api.assets import MEDIA_TYPES, AssetFileInfo, _content_check, list_assets
-from api.context import ServerContext
-from api.uploads import contained, safe_relative
+from services.assets import MEDIA_TYPES, AssetFileInfo
+from services.context import ServerContext
+from services.errors import ServiceError
 
 from .input_source import InputSource
 from .sync import SessionSync
 from .theme import hint, notify, section
-from .upload_store import UploadRejected, store_upload
 
 KIND_ICONS = {'image': 'image', 'video': 'movie', 'audio': 'graphic_eq'}
 
@@ -50,7 +49,7 @@ class AssetsPanel:
 
     def show_assets(self, force: bool = False) -> None:
         """The asset cards, newest first (rebuilt only when files came or went)."""
-        assets = list_assets(self.context).assets
+        assets = self.context.assets.files()
         listed = [(asset.path, asset.created_at) for asset in assets]
         if listed == self.listed and not force:
             return
@@ -66,7 +65,7 @@ class AssetsPanel:
 
     def card(self, asset: AssetFileInfo) -> None:
         """One asset: a thumbnail, its name and what it can be used for."""
-        relative = self.relative(asset)
+        relative = self.context.assets.relative(asset)
         url = f'/api/v1/assets/{quote(relative)}'
         with ui.column().classes('ds-asset gap-0').mark(f'asset-{relative}'):
             if asset.type == 'image':
@@ -101,7 +100,7 @@ class AssetsPanel:
             notify(f'{self.sync.info.name} takes no reference image', 'warning')
             return
         self.sync.send({key: [asset.path]})
-        self.last_reference = self.relative(asset)
+        self.last_reference = self.context.assets.relative(asset)
         self.show_reference_support()
         notify(f'Reference sent: {self.last_reference}', 'positive')
 
@@ -114,30 +113,22 @@ class AssetsPanel:
             self.reference.set_text(f'Images can be sent as a reference ({key}).{last}')
 
     def delete(self, relative: str) -> None:
-        path = contained(self.context.config.assets_dir, safe_relative(relative))
-        if path is not None and path.is_file():
-            path.unlink(missing_ok=True)
+        try:
+            self.context.assets.delete(relative)
+        except ServiceError as error:
+            notify(f'{relative}: {error}', 'negative')
         self.show_assets(force=True)
 
     async def uploaded(self, event: events.UploadEventArguments) -> None:
         """Store an upload as `POST /api/v1/assets` does (type, name, size and content checks)."""
         name = event.file.name
-        suffix = PurePosixPath(name).suffix.lower()
-        if suffix not in MEDIA_TYPES:
-            notify(f'{name}: Invalid file type. Allowed types: {", ".join(MEDIA_TYPES)}', 'negative',
-                      multi_line=True)
-            return
         try:
-            await store_upload(event.file, self.context.config.assets_dir, self.context.config.max_upload_bytes,
-                               _content_check(suffix))
-        except UploadRejected as error:
+            await self.context.assets.store(name, event.file.iterate(), event.file.size())
+        except ServiceError as error:
             notify(f'{name}: {error}', 'negative', multi_line=True)
             return
         notify(f'{name} uploaded', 'positive')
         self.show_assets(force=True)
-
-    def relative(self, asset: AssetFileInfo) -> str:
-        return Path(asset.path).relative_to(self.context.config.assets_dir.resolve()).as_posix()
 
 
 def reference_key(sync: SessionSync) -> str | None:

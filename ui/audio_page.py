@@ -5,9 +5,9 @@ import json
 
 from nicegui import ui
 
-from api.context import ServerContext
 from audio.output import ensure_audio_output
 from pipeline.session import Session
+from services.context import ServerContext
 
 from .audio_panel import audio_panel
 
@@ -64,7 +64,7 @@ def register(context: ServerContext) -> None:
 
         def preview(session_id: str | None) -> None:
             session = context.sessions.get(session_id) if session_id else None
-            if session is None or session.closed:
+            if session is None:
                 ui.notify('Pick a running session first', type='warning')
                 return
             ensure_audio_output(session)  # the answer then carries an audio track, silent until music plays
@@ -77,13 +77,13 @@ def register(context: ServerContext) -> None:
 
 def session_options(context: ServerContext) -> dict[str, str]:
     """Running sessions by id, labelled by name (or pipeline) and short id."""
-    return {session.id: label(session) for session in context.sessions.sessions.values() if not session.closed}
+    return {session.id: label(session) for session in context.sessions.running()}
 
 
 def default_session(context: ServerContext) -> str | None:
     """The studio's session if there is one, else the newest."""
-    sessions = [s for s in context.sessions.sessions.values() if not s.closed]
-    studio = [s for s in sessions if s.name == 'studio']
+    sessions = context.sessions.running()
+    studio = [s for s in sessions if s.kind == 'studio']
     return (studio or sorted(sessions, key=lambda s: s.created))[-1].id if sessions else None
 
 

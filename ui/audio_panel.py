@@ -5,17 +5,15 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
-from fastapi import HTTPException
 from nicegui import events, run, ui
 from pydantic import ValidationError
 
-from api.audio import AUDIO_SUFFIXES
-from api.context import ServerContext
-from api.uploads import upload_path, walk_files
 from audio.engine import AudioEngine
-from audio.presets import Preset, PresetError
-from audio.service import audio_service
-from audio.sources import SourceError, SourceSpec, device_status
+from audio.presets import Preset
+from audio.sources import SourceSpec, device_status
+from services.assets import AUDIO_SUFFIXES
+from services.context import ServerContext
+from services.errors import ServiceError
 
 from .audio_mappings import MappingEditor
 from .audio_meters import AudioMeters
@@ -35,7 +33,7 @@ class AudioPanel:
 
     def __init__(self, context: ServerContext, session_id_getter: Callable[[], str | None]) -> None:
         self.context = context
-        self.service = audio_service(context)
+        self.service = context.audio
         self.session_id = session_id_getter
         self.preset: Preset = self.service.preset('soundscape')
         self.edited = False
@@ -132,14 +130,14 @@ class AudioPanel:
     async def _start(self) -> None:
         session_id = self.session_id()
         session = self.context.sessions.get(session_id) if session_id else None
-        if session is None or session.closed:
+        if session is None:
             ui.notify('Pick a running session first', type='warning')
             self.switch.set_value(False)
             return
         try:
             spec = self._spec()
             await run.io_bound(self.service.start, session, spec, self.preset.model_copy(deep=True))
-        except (SourceError, PresetError, ValidationError) as error:
+        except (ServiceError, ValidationError) as error:
             ui.notify(str(error), type='negative', multi_line=True)
             self.switch.set_value(False)
 
@@ -164,7 +162,7 @@ class AudioPanel:
             return
         try:
             self._show_preset(self.service.preset(event.value))
-        except PresetError as error:
+        except ServiceError as error:
             ui.notify(str(error), type='negative')
             return
         self._apply()
@@ -180,8 +178,8 @@ class AudioPanel:
     def _save_preset(self) -> None:
         name = self.preset_name.value or self.preset.name
         try:
-            saved = self.service.presets.save(self.preset.model_copy(update={'name': name}, deep=True))
-        except (PresetError, ValidationError) as error:
+            saved = self.service.save_preset(name, self.preset.model_copy(deep=True))
+        except (ServiceError, ValidationError) as error:
             ui.notify(str(error), type='negative')
             return
         self.preset = saved
@@ -192,7 +190,7 @@ class AudioPanel:
         name = self.preset_select.value
         try:
             deleted = self.service.presets.delete(name or '')
-        except PresetError as error:
+        except ServiceError as error:
             ui.notify(str(error), type='negative')
             return
         if deleted:
@@ -201,24 +199,17 @@ class AudioPanel:
 
     async def _uploaded(self, event: events.UploadEventArguments) -> None:
         name = PurePosixPath(event.file.name).name
-        if PurePosixPath(name).suffix.lower() not in AUDIO_SUFFIXES:
-            ui.notify(f'{name} is not an audio file ({", ".join(sorted(AUDIO_SUFFIXES))})', type='warning')
-            return
         try:
-            target = upload_path(self.context.config.assets_dir, f'{UPLOAD_FOLDER}/{name}')
-        except HTTPException as error:
-            ui.notify(str(error.detail), type='negative')
+            await self.context.assets.store(f'{UPLOAD_FOLDER}/{name}', event.file.iterate(), event.file.size(),
+                                            suffixes=AUDIO_SUFFIXES)
+        except ServiceError as error:
+            ui.notify(f'{name}: {error}', type='negative')
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        await event.file.save(target)
-        self.asset.set_options(self._assets(), value=f'{UPLOAD_FOLDER}/{target.name}')
-        ui.notify(f'{target.name} is ready: switch the audio on', type='positive')
+        self.asset.set_options(self._assets(), value=f'{UPLOAD_FOLDER}/{name}')
+        ui.notify(f'{name} is ready: switch the audio on', type='positive')
 
     def _assets(self) -> list[str]:
-        root = self.context.config.assets_dir.resolve()
-        if not root.is_dir():
-            return []
-        return sorted(path.relative_to(root).as_posix() for path in walk_files(root, AUDIO_SUFFIXES))
+        return self.context.assets.audio_files()
 
     def _refresh(self) -> None:
         engine = self.engine

@@ -7,7 +7,9 @@ from typing import Any
 
 from nicegui import ui
 
-from .schema_form import FieldSpec, field_control, schema_fields
+from pipeline.catalog import FieldSpec, pipeline_fields
+
+from .schema_form import field_control
 from .sync import SessionSync
 from .theme import hint, section
 
@@ -37,8 +39,7 @@ def generation_controls(sync: SessionSync) -> None:
 
 def runtime_fields(sync: SessionSync) -> list[FieldSpec]:
     """The runtime controls the pipeline's schema declares, except those another panel shows."""
-    params = sync.info.runtime_params
-    fields = schema_fields(params.model_json_schema()) if params is not None else []
+    fields = pipeline_fields(sync.info)
     return [spec for spec in fields if spec.key not in SHOWN_ELSEWHERE and spec.component not in ELSEWHERE_COMPONENTS]
 
 

@@ -6,12 +6,12 @@ from typing import Any
 
 from nicegui import events, ui
 
-from api.context import ServerContext
-from api.loras import SUFFIX, lora_files, safetensors_problem
+from services.context import ServerContext
+from services.errors import ServiceError
+from services.loras import SUFFIX
 
 from .sync import SessionSync
 from .theme import hint, notify, readout, section
-from .upload_store import UploadRejected, store_upload
 
 DEFAULT_SCALE = 1.0
 
@@ -45,7 +45,7 @@ class LoraPanel:
 
     def show_files(self) -> None:
         """List the LoRA folder (again when files came or went)."""
-        files = lora_files(self.context.config.lora_dir)
+        files = self.context.loras.files()
         paths = [info.path for info in files]
         if paths == self.paths:
             return
@@ -82,13 +82,9 @@ class LoraPanel:
     async def uploaded(self, event: events.UploadEventArguments) -> None:
         """Store an uploaded LoRA as `POST /api/v1/loras/upload` does (type, name, size and header checks)."""
         name = event.file.name
-        if PurePosixPath(name).suffix.lower() != SUFFIX:
-            notify(f'{name}: Invalid file type. Allowed types: {SUFFIX}', 'negative')
-            return
         try:
-            await store_upload(event.file, self.context.config.lora_dir, self.context.config.max_upload_bytes,
-                               safetensors_problem, replace=False)
-        except UploadRejected as error:
+            await self.context.loras.store(name, event.file.iterate(), event.file.size())
+        except ServiceError as error:
             notify(f'{name}: {error}', 'negative')
             return
         notify(f'LoRA {PurePosixPath(name).stem} uploaded', 'positive')

@@ -4,8 +4,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-from nicegui import app, background_tasks, ui
+from nicegui import ui
+
+from services.downloads import DownloadService
+from services.errors import ServiceError
 
 from .theme import hint
 
@@ -13,10 +15,11 @@ POLL_SECONDS = 0.5
 
 
 class ModelDownload(ui.column):
-    """Download state of one pipeline's weights, through the server's own `/api/v1/models` endpoints."""
+    """Download state of one pipeline's weights, from the download service."""
 
-    def __init__(self, pipeline_id: str, load_params: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, downloads: DownloadService, pipeline_id: str, load_params: Callable[[], dict[str, Any]]) -> None:
         super().__init__()
+        self.downloads = downloads
         self.pipeline_id = pipeline_id
         self.load_params = load_params
         self.classes('w-full gap-1 ds-models')
@@ -34,21 +37,19 @@ class ModelDownload(ui.column):
         self.schedule_check()
 
     def schedule_check(self) -> None:
-        """Check soon (after the page or a load parameter changed)."""
-        background_tasks.create(self.check(), name=f'model-status-{self.pipeline_id}')
+        """Check now (after the page or a load parameter changed)."""
+        self.check()
 
-    async def check(self) -> None:
-        """Ask for the download status and show it."""
+    def check(self) -> None:
+        """Look at the download status and show it."""
         try:
-            query = {'pipeline_id': self.pipeline_id}
-            if model_id := self.load_params().get('model_id'):
-                query['model_id'] = str(model_id)
-            body = await call('GET', '/api/v1/models/status', params=query)
-        except DownloadError as error:
+            model_id = self.load_params().get('model_id')
+            status = self.downloads.status(self.pipeline_id, str(model_id) if model_id else None)
+        except ServiceError as error:
             self.show_problem(str(error))
             return
-        progress: dict[str, Any] = body.get('progress') or {}
-        if body.get('downloaded'):
+        progress: dict[str, Any] = status.progress or {}
+        if status.downloaded:
             self.status.set_text('Model files are ready')
             self.icon.props('color=positive')
             self.button.set_visibility(False)
@@ -70,18 +71,17 @@ class ModelDownload(ui.column):
         if progress.get('error'):
             self.show_problem(str(progress['error']))
 
-    async def download(self) -> None:
+    def download(self) -> None:
         """Start the download and follow its progress."""
         self.button.disable()
         self.message.set_text('')
         try:
-            answer = await call('POST', '/api/v1/models/download',
-                                json={'pipeline_id': self.pipeline_id, 'load_params': self.load_params()})
-        except DownloadError as error:
+            message = self.downloads.start(self.pipeline_id, load_params=self.load_params())
+        except ServiceError as error:
             self.show_problem(str(error))
             self.button.enable()
             return
-        self.message.set_text(str(answer.get('message', '')))
+        self.message.set_text(message)
         self.progress.set_visibility(True)
         self.poller.activate()
 
@@ -89,23 +89,3 @@ class ModelDownload(ui.column):
         self.message.set_text(text)
         self.message.classes('text-negative')
 
-
-class DownloadError(RuntimeError):
-    """The models endpoints answered with an error (their `detail` is the message)."""
-
-
-async def call(method: str, path: str, **options: Any) -> dict[str, Any]:
-    """A request to this server's own API, in process (no network)."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url='http://dreamstage', timeout=30) as client:
-        response = await client.request(method, path, **options)
-    try:
-        body = response.json()
-    except ValueError:
-        body = {'detail': response.text}
-    if response.status_code >= 400:
-        detail = body.get('detail') if isinstance(body, dict) else body
-        if response.status_code in (404, 405, 501):
-            raise DownloadError(f'Model downloads are not available: {detail}')
-        raise DownloadError(str(detail))
-    return body if isinstance(body, dict) else {}

@@ -4,9 +4,9 @@ from __future__ import annotations
 from fastapi import Request
 from nicegui import app, ui
 
-from api.access import role_of
-from api.context import ServerContext
-from api.session_links import studio_session
+from services.access import role_of
+from services.context import ServerContext
+from services.errors import ServiceError
 
 from .pipeline_panel import PipelinePanel
 from .studio import studio
@@ -21,8 +21,8 @@ def register(context: ServerContext) -> None:
     def studio_page(request: Request) -> None:
         """The studio's own session (control)."""
         try:
-            session = studio_session(context)
-        except LookupError as error:
+            session = context.sessions.studio()
+        except ServiceError as error:
             waiting(f'Dreamstage is starting: {error}', context)
             return
         studio(context, session, session.tokens['control'], base_url=str(request.base_url), studio_link=True)
@@ -31,10 +31,10 @@ def register(context: ServerContext) -> None:
     def shared_page(request: Request, session_id: str, token: str = '') -> None:
         """A session shared by link; the token decides whether the visitor controls or only watches."""
         session = context.sessions.get(session_id)
-        if session is None or session.closed:
+        if session is None:
             notice('This session has ended or never existed.')
             return
-        if role_of(session, token) is None:
+        if role_of(session.tokens, token) is None:
             notice('This link is missing its token, or the token is wrong.')
             return
         studio(context, session, token, base_url=str(request.base_url), studio_link=False)

@@ -6,13 +6,14 @@ from typing import Any
 
 from nicegui import ui
 
-from api.context import ServerContext
+from pipeline.catalog import schema_fields
 from pipeline.manager import LoadRequestError
 from pipeline.protocol import PipelineInfo
+from services.context import ServerContext
 
 from .model_download import ModelDownload
 from .resolution import ResolutionPicker
-from .schema_form import field_control, schema_fields
+from .schema_form import field_control
 from .sync import SessionSync
 from .theme import hint, notify, readout, section
 
@@ -68,7 +69,7 @@ class PipelinePanel:
                 ui.badge(flag, color='grey-8').classes('ds-flag')
         self.models = None
         if info.requires_models:
-            self.models = ModelDownload(info.id, self.load_params)
+            self.models = ModelDownload(self.context.downloads, info.id, self.load_params)
         last = self._last_load_params(info.id)
         self.resolution = ResolutionPicker(info, last.get('width'), last.get('height')).mark('resolution')
         fields = [spec for spec in schema_fields(info.load_params.model_json_schema())

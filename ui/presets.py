@@ -1,15 +1,13 @@
 """Prompt presets: looks saved on the server (one JSON file each) and recalled in one click."""
 from __future__ import annotations
 
-import json
-import os
-import re
-import tempfile
 import time
-from pathlib import Path
-from typing import Any
 
 from nicegui import ui
+from pydantic import ValidationError
+
+from services.errors import ServiceError
+from services.presets import Look, PresetStore
 
 from .sync import SessionSync
 from .theme import hint, notify, section
@@ -18,64 +16,10 @@ PRESET_KEYS = ('prompts', 'prompt_interpolation_method', 'negative_prompt', 'den
 MAX_NAME = 60
 
 
-class PresetStore:
-    """Presets as `<folder>/<slug>.json` files: {name, saved_at, parameters}."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def names(self) -> list[str]:
-        """Preset names, oldest first (the order `next` walks)."""
-        return [preset['name'] for preset in self.all()]
-
-    def all(self) -> list[dict[str, Any]]:
-        if not self.folder.is_dir():
-            return []
-        presets = []
-        for path in self.folder.glob('*.json'):
-            try:
-                preset = json.loads(path.read_text())
-            except (OSError, ValueError):
-                continue
-            if isinstance(preset, dict) and isinstance(preset.get('parameters'), dict) and preset.get('name'):
-                presets.append(preset)
-        return sorted(presets, key=lambda p: (p.get('saved_at', 0), p['name']))
-
-    def get(self, name: str) -> dict[str, Any] | None:
-        return next((preset['parameters'] for preset in self.all() if preset['name'] == name), None)
-
-    def save(self, name: str, parameters: dict[str, Any]) -> None:
-        """Write a preset atomically (a preset of the same name is replaced, keeping its place)."""
-        name = name.strip()[:MAX_NAME]
-        if not name:
-            raise ValueError('a preset needs a name')
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f'{slug(name)}.json'
-        saved_at = time.time()
-        if path.is_file():
-            try:
-                saved_at = json.loads(path.read_text()).get('saved_at', saved_at)
-            except (OSError, ValueError):
-                pass
-        handle, temp = tempfile.mkstemp(prefix='.preset-', suffix='.part', dir=self.folder)
-        with os.fdopen(handle, 'w') as file:
-            json.dump({'name': name, 'saved_at': saved_at, 'parameters': parameters}, file, indent=2)
-        os.replace(temp, path)
-
-    def delete(self, name: str) -> None:
-        (self.folder / f'{slug(name)}.json').unlink(missing_ok=True)
-
-
-def slug(name: str) -> str:
-    """A safe file name for a preset name."""
-    cleaned = re.sub(r'[^a-zA-Z0-9_-]+', '-', name.strip().lower()).strip('-')
-    return cleaned or 'preset'
-
-
 class PresetPanel:
     """Save the current look under a name; recall a preset in one click (or morph to it)."""
 
-    def __init__(self, sync: SessionSync, store: PresetStore) -> None:
+    def __init__(self, sync: SessionSync, store: PresetStore[Look]) -> None:
         self.sync = sync
         self.store = store
         self.current: str | None = None
@@ -91,27 +35,35 @@ class PresetPanel:
         self.show()
         sync.every(30, self.show, self.list)
 
+    def names(self) -> list[str]:
+        """The looks' names, oldest first (the order `next` walks)."""
+        return [look.name for look in sorted(self.store.all(), key=lambda look: (look.saved_at, look.name))]
+
     def save(self) -> None:
+        """Save the current look under the typed name (a look of that name is replaced, keeping its place)."""
         snapshot = self.sync.session.state.snapshot()
         parameters = {key: snapshot[key] for key in PRESET_KEYS if snapshot.get(key) is not None}
+        name = (self.name.value or '').strip()[:MAX_NAME]
         try:
-            self.store.save(self.name.value or '', parameters)
-        except ValueError as error:
-            notify(str(error), 'warning')
+            previous = self.store.get(name) if name else None
+            look = Look(name=name, saved_at=previous.saved_at if previous else time.time(), parameters=parameters)
+            self.store.save(name, look)
+        except (ServiceError, ValidationError) as error:
+            notify(f'A preset needs a name of letters or digits ({error})' if not name else str(error), 'warning')
             return
-        notify(f'Preset “{self.name.value.strip()}” saved', 'positive')
-        self.current = self.name.value.strip()[:MAX_NAME]
+        notify(f'Preset “{name}” saved', 'positive')
+        self.current = name
         self.name.set_value('')
         self.show(force=True)
 
     def recall(self, name: str) -> None:
         """Apply a preset: at once, or as a transition when Morph is on."""
-        parameters = self.store.get(name)
-        if parameters is None:
+        look = self.store.get(name)
+        if look is None:
             notify(f'Preset {name} is gone', 'warning')
             self.show(force=True)
             return
-        message = dict(parameters)
+        message = dict(look.parameters)
         if self.morph.value and message.get('prompts'):
             info = self.sync.info
             message['transition'] = {'target_prompts': message.pop('prompts'),
@@ -123,13 +75,13 @@ class PresetPanel:
 
     def recall_index(self, index: int) -> None:
         """Recall the preset at a position (the number keys)."""
-        names = self.store.names()
+        names = self.names()
         if 0 <= index < len(names):
             self.recall(names[index])
 
     def step(self, offset: int) -> None:
         """Recall the next (or previous) preset."""
-        names = self.store.names()
+        names = self.names()
         if not names:
             notify('No presets yet: save one in the Presets tab', 'info')
             return
@@ -141,7 +93,7 @@ class PresetPanel:
         self.show(force=True)
 
     def show(self, force: bool = False) -> None:
-        names = self.store.names()
+        names = self.names()
         if names == self.shown and not force:
             return
         self.shown = names

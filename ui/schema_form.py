@@ -2,58 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from nicegui import ui
 
+from pipeline.catalog import FieldSpec
+
 from .denoising_steps import DenoisingSteps
 
-Kind = Literal['bool', 'int', 'float', 'enum', 'text', 'list']
 OnChange = Callable[[Any], Any]
-
-
-@dataclass(slots=True)
-class FieldSpec:
-    """One property of a schema, as the studio shows it."""
-
-    key: str
-    label: str
-    kind: Kind
-    component: str | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    default: Any = None
-    options: list[Any] = field(default_factory=list)
-    order: int = 1000
-    description: str | None = None
-    is_load_param: bool = False
-    item_kind: Kind | None = None  # for lists: what each entry is
-
-
-def schema_fields(schema: dict[str, Any]) -> list[FieldSpec]:
-    """The properties of a pydantic JSON schema that the studio can show, in `ui.order`."""
-    definitions = schema.get('$defs', {})
-    specs = [spec for key, prop in schema.get('properties', {}).items()
-             if (spec := field_spec(key, prop, definitions)) is not None]
-    return sorted(specs, key=lambda spec: (spec.order, spec.key))
-
-
-def field_spec(key: str, prop: dict[str, Any], definitions: dict[str, Any]) -> FieldSpec | None:
-    """How one property is shown (None for shapes a form cannot edit, such as nested objects)."""
-    meta = prop.get('ui') or {}
-    body = _resolve(prop, definitions)
-    kind = _kind(body)
-    if kind is None:
-        return None
-    label = meta.get('label') or prop.get('title') or key.replace('_', ' ').capitalize()
-    return FieldSpec(key=key, label=label, kind=kind, component=meta.get('component'),
-                     minimum=_bound(body, 'minimum', 'exclusiveMinimum'),
-                     maximum=_bound(body, 'maximum', 'exclusiveMaximum'),
-                     default=prop.get('default', body.get('default')), options=list(body.get('enum', [])),
-                     order=int(meta.get('order', 1000)), description=prop.get('description'),
-                     is_load_param=bool(meta.get('is_load_param')),
-                     item_kind=_kind(body.get('items', {})) if kind == 'list' else None)
 
 
 def field_control(spec: FieldSpec, value: Any, on_change: OnChange) -> ui.element:
@@ -149,29 +106,3 @@ class LabelledSlider(ui.column):
     def value(self) -> float:
         return float(self.slider.value)
 
-
-def _resolve(prop: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
-    """The property's own schema: `$ref` followed, the non-null branch of `anyOf` (for `X | None`) taken."""
-    if '$ref' in prop:
-        return {**prop, **definitions.get(prop['$ref'].rsplit('/', 1)[-1], {})}
-    for combined in ('anyOf', 'oneOf', 'allOf'):
-        if combined in prop:
-            branches = [b for b in prop[combined] if b.get('type') != 'null']
-            if branches:
-                return {**prop, **_resolve(branches[0], definitions)}
-    return prop
-
-
-def _kind(body: dict[str, Any]) -> Kind | None:
-    if 'enum' in body:
-        return 'enum'
-    kinds: dict[str, Kind] = {'boolean': 'bool', 'integer': 'int', 'number': 'float', 'string': 'text', 'array': 'list'}
-    kind = kinds.get(str(body.get('type')))
-    if kind == 'list' and body.get('items', {}).get('type') not in ('integer', 'number', 'string'):
-        return None
-    return kind
-
-
-def _bound(body: dict[str, Any], inclusive: str, exclusive: str) -> float | None:
-    value = body.get(inclusive, body.get(exclusive))
-    return None if value is None else float(value)

@@ -5,8 +5,8 @@ import time
 
 from nicegui import ui
 
-from api.context import ServerContext
-from rtc.peers import Role
+from services.access import Role
+from services.context import ServerContext
 
 from .shortcuts import shortcut_table
 from .sync import SessionSync
@@ -73,9 +73,3 @@ class SessionPanel:
                         ui.label(who).classes('font-mono text-xs w-24 truncate')
                         ui.label(', '.join(keys)).classes('text-xs grow truncate')
 
-
-def peer_summary(context: ServerContext, session_id: str) -> str:
-    """'2 controlling · 1 watching' for the header."""
-    peers = context.peers.of_session(session_id)
-    controlling = sum(peer.role == 'control' for peer in peers)
-    return f'{controlling} controlling · {len(peers) - controlling} watching'

@@ -7,9 +7,10 @@ from typing import Any
 from nicegui import ui
 from nicegui.elements.mixins.disableable_element import DisableableElement
 
-from api.access import role_of
-from api.context import ServerContext
 from pipeline.session import Session
+from services.access import role_of
+from services.context import ServerContext
+from services.reports import who_is_connected
 
 from .assets_panel import AssetsPanel
 from .audio_panel import audio_panel
@@ -17,9 +18,9 @@ from .controls import generation_controls
 from .input_source import InputSource
 from .lora_panel import LoraPanel
 from .pipeline_panel import PipelinePanel
-from .presets import PresetPanel, PresetStore
+from .presets import PresetPanel
 from .prompt_panel import PromptPanel
-from .session_panel import SessionPanel, peer_summary
+from .session_panel import SessionPanel
 from .shortcuts import install_shortcuts, shortcut_table
 from .sync import POLL_INTERVAL, SessionSync
 from .theme import apply_theme, notify, section
@@ -33,8 +34,11 @@ SCRIPTS = ('<script src="/static/socket_video.js"></script><script src="/static/
 def studio(context: ServerContext, session: Session, token: str, *, base_url: str, studio_link: bool) -> None:
     """Build the studio for `session`; the token decides between control and view-only."""
     client = ui.context.client
-    can_control = role_of(session, token) == 'control'
+    can_control = role_of(session.tokens, token) == 'control'
     sync = SessionSync(session, f'studio-{client.id[:4]}', can_control)
+    audience = context.peers.attachment(session)
+    audience.add_member(sync.source, 'page')  # an open studio page is a controller (or viewer): the session renders
+    client.on_delete(lambda: audience.remove_member(sync.source))
     ui.page_title(f'Dreamstage · {session.name or session.id[:8]}')
     apply_theme()
     ui.add_head_html(SCRIPTS)
@@ -57,7 +61,7 @@ def studio(context: ServerContext, session: Session, token: str, *, base_url: st
                     generation_controls(sync)
                 if can_control:
                     with ui.tab_panel(tab['Presets']):
-                        presets = PresetPanel(sync, PresetStore(context.config.assets_dir.parent / 'presets'))
+                        presets = PresetPanel(sync, context.looks)
                     with ui.tab_panel(tab['Pipeline']):
                         PipelinePanel(context, sync)
                     with ui.tab_panel(tab['LoRA']):
@@ -116,7 +120,7 @@ def header(context: ServerContext, sync: SessionSync, show_help: Callable[[], An
         if shown[0] != status:
             shown[0] = status
             pipeline.classes(replace=f'ds-pipeline-chip truncate ds-status-{status}')
-        peers.set_text(peer_summary(context, session.id))
+        peers.set_text(who_is_connected(context.peers, session.id))
 
     sync.every(5, show, pipeline)
 

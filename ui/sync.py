@@ -10,6 +10,7 @@ from nicegui import ui
 
 from pipeline.protocol import PipelineInfo
 from pipeline.session import Session
+from pipeline.validation import InvalidParameters
 
 Apply = Callable[[Any], Any]
 POLL_INTERVAL = 0.1
@@ -71,7 +72,11 @@ class SessionSync:
         for watch in self.watches:
             if watch.key in message:
                 watch.seen = _UNSEEN  # the next poll shows the session's value, even if it changes right back
-        return self.session.update(message, source=self.source)
+        try:
+            return self.session.update(message, source=self.source)
+        except InvalidParameters as error:
+            ui.notify(f'Not applied: {error}', type='negative', multi_line=True)
+            return {}
 
     def watch(self, key: str, apply: Apply, owner: ui.element) -> None:
         """Call `apply` with the parameter's value now and whenever it changes, for as long as `owner` exists."""

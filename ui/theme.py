@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from nicegui import ui
 
-STATIC = Path(__file__).parent.parent / 'static'
+STATIC = Path(__file__).resolve().parent.parent / 'static'  # beside `ui/`, in the repo and in an installed wheel
 COLORS = {
     'primary': '#8b7bff',
     'secondary': '#2dd4bf',

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from .engine import AudioEngine
-from .presets import Preset, PresetNotFound, PresetStore
-from .sources import SourceSpec, open_source
+from audio.engine import AudioEngine
+from audio.presets import BUILTIN, Preset
+from audio.sources import SourceError, SourceSpec, open_source
+from pipeline.session import Session
 
-if TYPE_CHECKING:
-    from api.context import ServerContext
+from .errors import ServiceError
+from .presets import PresetStore, preset_key
 
-PRESETS_FOLDER = 'audio_presets'
+
+class AudioSourceError(ServiceError):
+    """An audio source that cannot be opened (a missing file, a path outside the assets, no device)."""
 
 
 class AudioService:
@@ -20,15 +22,20 @@ class AudioService:
 
     def __init__(self, assets_dir: Path, presets_dir: Path) -> None:
         self.assets_dir = assets_dir
-        self.presets = PresetStore(presets_dir)
+        self.presets = PresetStore(presets_dir, Preset, BUILTIN)
         self.engines: dict[str, AudioEngine] = {}
         self.lock = threading.Lock()
 
-    def start(self, session: Any, spec: SourceSpec, preset: Preset | str | None = None,
+    def start(self, session: Session, spec: SourceSpec, preset: Preset | str | None = None,
               stamp_beats: bool = False) -> AudioEngine:
         """Start (or restart) a session's engine with a source and a preset (blocking: a file is opened)."""
         chosen = self.preset(preset) if not isinstance(preset, Preset) else preset
-        source = open_source(spec, session, self.assets_dir)
+        try:
+            source = open_source(spec, session, self.assets_dir)
+        except SourceError as error:
+            failure = AudioSourceError(str(error))
+            failure.status = error.status
+            raise failure from None
         with self.lock:
             previous = self.engines.pop(session.id, None)
         if previous is not None:
@@ -62,24 +69,15 @@ class AudioService:
 
     def preset(self, name: str | None) -> Preset:
         """A preset by name (default: soundscape); PresetNotFound when there is none."""
-        preset = self.presets.get(name or 'soundscape')
-        if preset is None:
-            raise PresetNotFound(f'no preset {name!r}')
-        return preset
+        return self.presets.require(name or 'soundscape')
+
+    def save_preset(self, name: str, preset: Preset) -> Preset:
+        """Save a preset under (the key of) `name`; returns it as saved."""
+        saved = preset.model_copy(update={'name': preset_key(name)})
+        self.presets.save(saved.name, saved)
+        return saved
 
     def stop_all(self) -> None:
         for session_id in list(self.engines):
             self.stop(session_id)
 
-
-_services: dict[int, AudioService] = {}
-
-
-def audio_service(context: ServerContext) -> AudioService:
-    """The server's audio service (one per server context); presets live next to the models folder."""
-    service = _services.get(id(context))
-    if service is None:
-        config = context.config
-        service = AudioService(config.assets_dir, config.models_dir.parent / PRESETS_FOLDER)
-        _services[id(context)] = service
-    return service

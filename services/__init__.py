@@ -1,0 +1,1 @@
+"""What the server does, independent of how it is asked: sessions, access, files, downloads, audio."""

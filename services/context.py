@@ -1,0 +1,57 @@
+"""The services of one server process, built once from its settings and shared by `api/` and `ui/`."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from config import Config
+from pipeline.manager import PipelineManager
+from pipeline.protocol import LoadContext
+from pipeline.registry import PipelineRegistry, default_registry
+from rtc.peers import PeerRegistry
+
+from .assets import AssetService
+from .audio import AudioService
+from .connections import ConnectionService
+from .downloads import DownloadService
+from .lifecycle import SessionLifecycle
+from .loras import LoraService
+from .presets import Look, PresetStore
+from .sessions import SessionService
+
+
+@dataclass(slots=True)
+class ServerContext:
+    """Settings, pipelines, sessions, peers and files of one server process."""
+
+    config: Config
+    registry: PipelineRegistry
+    manager: PipelineManager
+    peers: PeerRegistry
+    sessions: SessionService
+    lifecycle: SessionLifecycle
+    connections: ConnectionService
+    assets: AssetService
+    loras: LoraService
+    looks: PresetStore[Look]
+    downloads: DownloadService
+    audio: AudioService
+    started_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def build(cls, config: Config, registry: PipelineRegistry | None = None) -> ServerContext:
+        """Every service of a server with these settings (nothing starts running yet)."""
+        if registry is None:
+            registry = default_registry(aliases=config.pipeline_aliases)
+            registry.register_plugins(config.pipeline_plugins)
+        manager = PipelineManager(registry, LoadContext(config.models_dir, config.lora_dir, config.assets_dir))
+        peers = PeerRegistry(bitrate=config.video_bitrate)
+        sessions = SessionService(config, manager, peers)
+        return cls(config=config, registry=registry, manager=manager, peers=peers, sessions=sessions,
+                   lifecycle=SessionLifecycle(sessions, peers, config),
+                   connections=ConnectionService(config, sessions, peers),
+                   assets=AssetService(config.assets_dir, config.max_upload_bytes),
+                   loras=LoraService(config.lora_dir, config.max_upload_bytes),
+                   looks=PresetStore(config.presets_dir, Look),
+                   downloads=DownloadService(config, registry),
+                   audio=AudioService(config.assets_dir, config.audio_presets_dir))

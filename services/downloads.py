@@ -1,0 +1,74 @@
+"""Model downloads: whether a pipeline's files are on disk, and fetching them with progress."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from config import Config
+from pipeline.model_store import DownloadInProgress, DownloadManager, missing, required_models
+from pipeline.protocol import ModelFiles
+from pipeline.registry import PipelineRegistry, PipelineSpec
+
+from .errors import Conflict, InvalidRequest, NotFound
+
+
+class ModelStatus(BaseModel):
+    """Whether every file a pipeline needs is present, and the progress of a running (or failed) download."""
+
+    downloaded: bool
+    progress: dict[str, Any] | None = None
+
+
+class DownloadService:
+    """The model files of the registered pipelines in the models folder; one download per pipeline at a time."""
+
+    def __init__(self, config: Config, registry: PipelineRegistry) -> None:
+        self.config = config
+        self.registry = registry
+        self.manager = DownloadManager(config.models_dir, endpoint=config.hf_endpoint)
+
+    def status(self, pipeline_id: str, model_id: str | None = None,
+               load_params: dict[str, Any] | None = None) -> ModelStatus:
+        """Whether a pipeline's files are downloaded (unknown and model-less pipelines: true, as in Scope)."""
+        spec = self.registry.resolve(pipeline_id)
+        if spec is None:
+            return ModelStatus(downloaded=True)
+        downloaded = not missing(self._models(spec, model_id, load_params), self.config.models_dir)
+        if downloaded and not self.manager.is_downloading(spec.info.id):
+            self.manager.clear(spec.info.id)
+        progress = self.manager.progress(spec.info.id)
+        return ModelStatus(downloaded=downloaded, progress=progress.to_dict() if progress else None)
+
+    def start(self, pipeline_id: str, model_id: str | None = None, load_params: dict[str, Any] | None = None) -> str:
+        """Start downloading a pipeline's missing files in the background; a message saying what happens."""
+        pipeline_id = pipeline_id.strip()
+        if not pipeline_id:
+            raise InvalidRequest('pipeline_id is required')
+        spec = self.registry.resolve(pipeline_id)
+        if spec is None:
+            raise NotFound(f"Unknown pipeline '{pipeline_id}'")
+        models = self._models(spec, model_id, load_params)
+        if self.manager.is_downloading(spec.info.id):
+            raise Conflict(f'Download already in progress for {pipeline_id}')
+        if not missing(models, self.config.models_dir):
+            return f'Nothing to download for {pipeline_id}: its files are ready'
+        try:
+            self.manager.start(spec.info.id, models, token=self.config.hf_token)
+        except DownloadInProgress:
+            raise Conflict(f'Download already in progress for {pipeline_id}') from None
+        return f'Model download started for {pipeline_id}'
+
+    def is_downloading(self, pipeline_id: str) -> bool:
+        spec = self.registry.resolve(pipeline_id)
+        return spec is not None and self.manager.is_downloading(spec.info.id)
+
+    @staticmethod
+    def _models(spec: PipelineSpec, model_id: str | None, load_params: dict[str, Any] | None) -> list[ModelFiles]:
+        params = dict(load_params or {})
+        if model_id:
+            params['model_id'] = model_id
+        try:
+            return required_models(spec.info, params or None)
+        except ValueError as error:
+            raise InvalidRequest(f'Invalid load_params for {spec.info.id}: {error}') from None
