@@ -137,7 +137,8 @@ def ice_servers_from_env(env: dict[str, str]) -> list[IceServer]:
 
 
 def pipeline_aliases_from_env(env: dict[str, str]) -> dict[str, str]:
-    """Scope pipeline ids this machine cannot run, mapped to the CPU pipeline (`DREAMSTAGE_PIPELINE_ALIASES`)."""
+    """Scope pipeline ids mapped to the CPU pipeline (`DREAMSTAGE_PIPELINE_ALIASES`): for ids without a pipeline
+    here, and for `longlive`/`streamdiffusionv2` while their weights are absent (see PipelineRegistry.runnable)."""
     raw = env.get('DREAMSTAGE_PIPELINE_ALIASES')
     if raw is None:
         return dict.fromkeys(SCOPE_PIPELINE_IDS, DEFAULT_PIPELINE)

@@ -61,5 +61,9 @@ def pipeline_status(context: Context) -> dict[str, Any]:
 
 @router.get('/pipelines/schemas')
 def pipeline_schemas(context: Context) -> dict[str, Any]:
-    """Every registered pipeline's declaration, in Scope's shape."""
-    return {'pipelines': {pid: pipeline_meta(spec.info) for pid, spec in context.registry.specs.items()}}
+    """Every registered pipeline's declaration, in Scope's shape, with `runs_as`: the pipeline a load runs now."""
+    pipelines = {}
+    for pid, spec in context.registry.specs.items():
+        runnable = context.registry.runnable(pid, None, context.config.models_dir)
+        pipelines[pid] = {**pipeline_meta(spec.info), 'runs_as': runnable[0].info.id if runnable else pid}
+    return {'pipelines': pipelines}

@@ -65,8 +65,9 @@ class PromptConditioner:
 
     @property
     def progress(self) -> tuple[int, int] | None:
-        """(steps done, steps in all) of the running transition."""
-        return (self.plan.step, self.plan.num_steps) if self.plan else None
+        """(steps done, steps in all) of the running transition (read from other threads: the plan is read once)."""
+        plan = self.plan
+        return (plan.step, plan.num_steps) if plan else None
 
     def blend(self, prompts: WeightedPrompts, method: str) -> Any:
         """The weighted blend of prompt embeddings: slerp for exactly two prompts when asked, else linear."""

@@ -32,6 +32,7 @@ class LoadItem:
     spec: PipelineSpec
     params: LoadParams
     raw_params: dict[str, Any] = field(default_factory=dict)
+    substitution: str | None = None  # why another pipeline than the one asked for runs (see PipelineRegistry)
 
 
 @dataclass(slots=True)
@@ -61,10 +62,6 @@ class PipelineManager:
         """Check (node_id, pipeline_id, load_params) entries up front; raises LoadRequestError with a clear message."""
         items: list[LoadItem] = []
         for node_id, pipeline_id, raw in entries:
-            spec = self.registry.resolve(pipeline_id)
-            if spec is None:
-                known = ', '.join(sorted(self.registry.specs))
-                raise LoadRequestError(f"Unknown pipeline '{pipeline_id}'. Available pipelines: {known}")
             raw = dict(raw or {})
             if 'seed' in raw and 'base_seed' not in raw:
                 raw['base_seed'] = raw['seed']
@@ -73,10 +70,17 @@ class PipelineManager:
             except InvalidParameters as error:
                 raise LoadRequestError(f"Invalid load_params for '{pipeline_id}': {error}") from None
             try:
+                runnable = self.registry.runnable(pipeline_id, raw, self.context.models_dir)
+            except ValueError as error:
+                raise LoadRequestError(f"Invalid load_params for '{pipeline_id}': {_describe(error)}") from None
+            if runnable is None:
+                known = ', '.join(sorted(self.registry.specs))
+                raise LoadRequestError(f"Unknown pipeline '{pipeline_id}'. Available pipelines: {known}")
+            spec, substitution = runnable
+            try:
                 params = spec.info.load_params.model_validate(raw)
             except ValidationError as error:
-                details = '; '.join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-                raise LoadRequestError(f"Invalid load_params for '{pipeline_id}': {details}") from None
+                raise LoadRequestError(f"Invalid load_params for '{pipeline_id}': {_describe(error)}") from None
             multiple = spec.info.dimension_multiple
             for name in ('width', 'height'):
                 value = getattr(params, name)
@@ -86,7 +90,13 @@ class PipelineManager:
             if missing := model_store.missing(model_store.required_models(spec.info, params), self.context.models_dir):
                 raise LoadRequestError(f"Models for '{pipeline_id}' are not downloaded (missing {missing[0]}). "
                                        'Download them first: POST /api/v1/models/download')
-            items.append(LoadItem(node_id, pipeline_id, spec, params, raw))
+            if spec.info.preflight is not None:
+                width, height = params.width or spec.info.default_width, params.height or spec.info.default_height
+                try:
+                    spec.info.preflight(params, self.context.models_dir, width, height)
+                except ValueError as error:
+                    raise LoadRequestError(f"Cannot load '{pipeline_id}': {error}") from None
+            items.append(LoadItem(node_id, pipeline_id, spec, params, raw, substitution))
         return items
 
     def load(self, items: list[LoadItem]) -> None:
@@ -126,6 +136,8 @@ class PipelineManager:
             'loaded_lora_adapters': [],
             'error': '; '.join(errors) or None,
             'loading_stage': next((n.stage for n in nodes if n.status == 'loading'), None),
+            'running_pipeline_ids': [n.item.spec.info.id for n in nodes],
+            'substitutions': {n.item.pipeline_id: n.item.substitution for n in nodes if n.item.substitution},
             'produces_video': True,
             'produces_audio': False,
         }
@@ -213,3 +225,10 @@ def freeze_long_lived() -> None:
     stream's event loop for most of a second every few dozen connections. The next unload unfreezes them."""
     gc.collect()
     gc.freeze()
+
+
+def _describe(error: Exception) -> str:
+    """A validation error as one line: `field: message; ...`."""
+    if isinstance(error, ValidationError):
+        return '; '.join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+    return str(error)

@@ -70,6 +70,8 @@ class PipelineInfo:
     load_params: type[LoadParams] = LoadParams
     runtime_params: type[BaseModel] | None = None
     docs_url: str | None = None
+    # checks a load before it starts (params, models dir, width, height); raises ValueError with what to change
+    preflight: Callable[[LoadParams, Path, int, int], None] | None = None
 
     @property
     def requires_models(self) -> bool:
@@ -99,12 +101,19 @@ class Chunk:
     one_shots: dict[str, Any] = field(default_factory=dict)
 
 
+class StreamFailed(RuntimeError):
+    """A failure a stream cannot recover from (out of memory, for one): the session stops with this message."""
+
+
 class PipelineStream(ABC):
     """The per-session state of a pipeline (caches, feedback buffers), driven one chunk at a time."""
 
     @abstractmethod
     def __call__(self, chunk: Chunk) -> list[Frame]:
         """Generate the frames of one chunk; the frames are handed over and must not be changed afterwards."""
+
+    def close(self) -> None:  # noqa: B027 (optional hook)
+        """Release what the stream holds (its session ended)."""
 
 
 class Pipeline(ABC):

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from . import plugins
+from . import model_store, plugins
 from .protocol import Pipeline, PipelineInfo
 
 
@@ -71,10 +72,32 @@ class PipelineRegistry:
     def __contains__(self, pipeline_id: str) -> bool:
         return self.resolve(pipeline_id) is not None
 
+    def runnable(self, pipeline_id: str, load_params: dict[str, Any] | None,
+                 models_dir: Path) -> tuple[PipelineSpec, str | None] | None:
+        """The pipeline a load of `pipeline_id` runs, and why it is a stand-in (None when it is the real one).
+
+        This is the one place that decides: a registered pipeline runs when its model files are on disk; when they
+        are absent and the id has an alias, the alias runs instead (dreamfield for `longlive` on a machine without
+        LongLive's weights). An id that is only an alias always runs its target. Raises ValueError for load
+        parameters the registered pipeline does not accept.
+        """
+        spec = self.specs.get(pipeline_id)
+        alias = self.specs.get(self.aliases.get(pipeline_id, ''))
+        if spec is None:
+            return (alias, f'{pipeline_id} is not available here; {alias.info.id} runs instead') if alias else None
+        if alias is None or not spec.info.requires_models:
+            return spec, None
+        absent = model_store.missing(model_store.required_models(spec.info, load_params), models_dir)
+        if not absent:
+            return spec, None
+        return alias, (f'the model files of {pipeline_id} are not downloaded (missing {absent[0]}); '
+                       f'{alias.info.id} runs instead')
+
 
 def default_registry(aliases: dict[str, str] | None = None, installed_plugins: bool = True) -> PipelineRegistry:
     """The built-in pipelines, and those of installed packages unless `installed_plugins` is False."""
     from .dreamfield.info import DREAMFIELD
+    from .longlive.info import LONGLIVE, STREAMDIFFUSIONV2
     from .passthrough import PASSTHROUGH
     from .streamdiffusion.info import STREAMDIFFUSION
 
@@ -82,6 +105,8 @@ def default_registry(aliases: dict[str, str] | None = None, installed_plugins: b
     registry.register(DREAMFIELD, 'pipeline.dreamfield.pipeline:DreamfieldPipeline')
     registry.register(PASSTHROUGH, 'pipeline.passthrough:PassthroughPipeline')
     registry.register(STREAMDIFFUSION, 'pipeline.streamdiffusion.pipeline:StreamDiffusionPipeline')
+    registry.register(LONGLIVE, 'pipeline.longlive.pipeline:LongLivePipeline')
+    registry.register(STREAMDIFFUSIONV2, 'pipeline.longlive.pipeline:StreamDiffusionV2Pipeline')
     registry.aliases = dict(aliases or {})
     if installed_plugins:
         registry.register_installed_plugins()

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .conditioning import PromptConditioner
-from .protocol import Chunk
+from .pacer import FramePacer
+from .protocol import Chunk, PipelineStream, StreamFailed
 from .stamp import stamp_frame
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class PipelineWorker:
         self.generate_seconds = 0.0
         self.generate_cpu_seconds = 0.0
         self.conditioner: PromptConditioner | None = None
+        self.pacer: FramePacer | None = None
         self.sleeping = False  # waiting for someone to watch (no chunk is being made)
 
     def start(self) -> None:
@@ -40,6 +42,8 @@ class PipelineWorker:
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stop_event.set()
+        if self.pacer:
+            self.pacer.stop()
         if self.thread.is_alive() and threading.current_thread() is not self.thread:
             self.thread.join(timeout)
 
@@ -51,10 +55,25 @@ class PipelineWorker:
             self.on_fatal(f'{type(error).__name__}: {error}')
 
     def _loop(self) -> None:
+        pipeline = self.session.pipeline
+        stream = pipeline.open_stream()
+        # frames of multi-frame chunks are spread over the chunk's duration by a pacer thread
+        pacer = FramePacer(self._publish_frame, 1.0 / pipeline.info.fps, abort=self.stop_event,
+                           name=f'pacer-{self.session.id[:8]}') if pipeline.info.chunk_size > 1 else None
+        self.pacer = pacer
+        if pacer:
+            pacer.start()
+        try:
+            self._generate(stream, pacer)
+        finally:
+            if pacer:
+                pacer.stop()
+            stream.close()
+
+    def _generate(self, stream: PipelineStream, pacer: FramePacer | None) -> None:
         session = self.session
         pipeline = session.pipeline
         info = pipeline.info
-        stream = pipeline.open_stream()
         self.conditioner = conditioner = PromptConditioner(pipeline.encode_prompt)
         period = 1.0 / info.fps
         started = time.monotonic()
@@ -79,7 +98,7 @@ class PipelineWorker:
                 if taken is None:
                     continue
                 inputs = [frame.to_rgb(*self._input_size()) for frame in taken]
-            else:
+            elif pacer is None:
                 delay = next_tick - time.monotonic()
                 if delay > 0 and self.stop_event.wait(delay):
                     break
@@ -95,6 +114,8 @@ class PipelineWorker:
                 last_values = params.values
                 with pipeline.lock:
                     frames = stream(chunk)
+            except StreamFailed:
+                raise
             except Exception as error:
                 errors += 1
                 self._chunk_failed(error, params.values, good_values)
@@ -108,6 +129,10 @@ class PipelineWorker:
             self.generate_seconds += time.perf_counter() - begun
             self.generate_cpu_seconds += time.thread_time() - begun_cpu
             self.chunks += 1
+            if pacer:
+                if not pacer.put(frames, params.version, params.values):
+                    break
+                continue
             self._publish(frames, params.version, params.values, period)
             next_tick += period * max(1, len(frames))
             if next_tick < time.monotonic() - period:
@@ -127,11 +152,14 @@ class PipelineWorker:
         for i, image in enumerate(frames):
             if i and self.stop_event.wait(period):
                 return
-            if self.session.stamp_frames:
-                image = image.copy()
-                stamp_frame(image, int(values.get('stamp') or 0))
-            self.session.bus.publish(image, version)
-            self.frames += 1
+            self._publish_frame(image, version, values)
+
+    def _publish_frame(self, image: np.ndarray, version: int, values: dict[str, Any]) -> None:
+        if self.session.stamp_frames:
+            image = image.copy()
+            stamp_frame(image, int(values.get('stamp') or 0))
+        self.session.bus.publish(image, version)
+        self.frames += 1
 
     def _input_size(self) -> tuple[int | None, int | None]:
         pipeline = self.session.pipeline

@@ -21,6 +21,7 @@ from .tracks import feed_audio, feed_input
 
 log = logging.getLogger(__name__)
 NOTIFY_INTERVAL = 0.05  # parameters_updated is coalesced to at most twenty messages a second
+REPORT_WAIT = 10.0  # seconds a stream that failed at once waits for its data channel, so the client learns why
 Role = Literal['control', 'view']
 AudienceListener = Callable[['SessionPeers', bool], None]  # (the session's peers, whether someone left cleanly)
 
@@ -41,6 +42,8 @@ class Peer:
         self.pending: list[str] = []
         self.tasks: set[asyncio.Task] = set()
         self.closed = False
+        self.closing = False
+        self.reachable = asyncio.Event()  # set once the data channel opens, or the connection ends without it
         self.connected = False  # ICE and DTLS completed once
         self.messages_received = 0
         pc.on('datachannel', self._on_datachannel)
@@ -60,9 +63,15 @@ class Peer:
         """Tell the client its stream stopped, leave the session and close the connection (idempotent).
 
         `clean` is False when the connection broke (the session may wait a little for the client to come back).
+        A stream that failed before the data channel opened (out of memory on its first chunk, say) waits a little
+        for it, so the client still gets `stream_stopped` with the reason.
         """
-        if self.closed:
+        if self.closing:
             return
+        self.closing = True
+        if error and not self.reachable.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.reachable.wait(), REPORT_WAIT)
         self.closed = True
         if self.channel is not None and self.channel.readyState == 'open':
             self.send(stream_stopped(error))
@@ -87,10 +96,14 @@ class Peer:
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
         self.channel = channel
         channel.on('message', self._on_message)
-        channel.on('open', self._flush)
+        channel.on('open', self._on_open)
         channel.on('close', lambda: self.spawn(self.close()))  # the client closed its channel: it is done
         if channel.readyState == 'open':
-            self._flush()
+            self._on_open()
+
+    def _on_open(self) -> None:
+        self.reachable.set()
+        self._flush()
 
     def _flush(self) -> None:
         pending, self.pending = self.pending, []
@@ -121,6 +134,7 @@ class Peer:
         if state == 'connected':
             self.connected = True
         elif state in ('failed', 'closed'):
+            self.reachable.set()
             await self.close(clean=state == 'closed')
 
     def spawn(self, coroutine: Awaitable[Any]) -> None:

@@ -78,10 +78,24 @@ def test_plugins_are_empty_without_installed_packages(api: httpx.Client) -> None
 
 def test_model_status(api: httpx.Client) -> None:
     """Pipelines without model files, and unknown ids, report downloaded; the id is required."""
-    for pipeline_id in ('dreamfield', 'passthrough', 'longlive', 'no-such-pipeline'):
+    for pipeline_id in ('dreamfield', 'passthrough', 'krea-realtime-video', 'no-such-pipeline'):
         assert api.get('/api/v1/models/status', params={'pipeline_id': pipeline_id}).json() == \
             {'downloaded': True, 'progress': None}
+    assert api.get('/api/v1/models/status', params={'pipeline_id': 'longlive'}).json() == \
+        {'downloaded': False, 'progress': None}, 'longlive is a real pipeline: it needs its weights'
     assert api.get('/api/v1/models/status').status_code == 422
+
+
+def test_longlive_without_its_weights_runs_dreamfield_and_says_so(api: httpx.Client, restore_dreamfield: None) -> None:
+    """Without LongLive's weights a load of `longlive` runs the CPU stand-in; schemas and status name it."""
+    schemas = api.get('/api/v1/pipelines/schemas').json()['pipelines']
+    assert schemas['longlive']['runs_as'] == 'dreamfield' and schemas['dreamfield']['runs_as'] == 'dreamfield'
+    assert schemas['longlive']['chunk_size'] == 12 and schemas['longlive']['requires_models'] is True
+    assert api.post('/api/v1/pipeline/load', json={'pipeline_ids': ['longlive']}).status_code == 200
+    status = wait_for_status(api)
+    assert (status['status'], status['pipeline_id'], status['running_pipeline_ids']) == \
+        ('loaded', 'longlive', ['dreamfield'])
+    assert 'are not downloaded' in status['substitutions']['longlive']
 
 
 def test_model_download_requests(api: httpx.Client) -> None:

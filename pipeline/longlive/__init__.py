@@ -1,0 +1,1 @@
+"""Video-native pipelines on the causal Wan core: LongLive and StreamDiffusionV2."""
