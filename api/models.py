@@ -27,12 +27,14 @@ class Message(BaseModel):
     message: str
 
 
-@router.get('/models/status')
+@router.get('/models/status', response_model=ModelStatus, response_model_exclude_unset=True)
 def model_status(context: Context, pipeline_id: Annotated[str, Query(description='a pipeline id')],
                  model_id: Annotated[str | None, Query(description='a model other than the default')] = None,
-                 ) -> ModelStatus:
-    """Whether a pipeline's model files are downloaded (unknown and model-less pipelines: true, as in Scope)."""
-    return context.downloads.status(pipeline_id, model_id)
+                 ) -> dict[str, Any]:
+    """Whether a pipeline's model files are downloaded (unknown and model-less pipelines: true, as in Scope);
+    `stand_in` names the pipeline that runs instead when the files are missing on a machine without CUDA."""
+    status = context.downloads.status(pipeline_id, model_id)
+    return status.model_dump(exclude=set() if status.stand_in else {'stand_in'})
 
 
 @router.post('/models/download')

@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from config import Config
+from pipeline.hardware import cuda_available
 from pipeline.model_store import DownloadInProgress, DownloadManager, missing, required_models
 from pipeline.protocol import ModelFiles
 from pipeline.registry import PipelineRegistry, PipelineSpec
@@ -14,10 +15,15 @@ from .errors import Conflict, InvalidRequest, NotFound
 
 
 class ModelStatus(BaseModel):
-    """Whether every file a pipeline needs is present, and the progress of a running (or failed) download."""
+    """Whether every file a pipeline needs is present, and the progress of a running (or failed) download.
+
+    On a machine without CUDA a pipeline with a stand-in (`longlive` → dreamfield) counts as ready: a load runs the
+    stand-in, and clients such as Scope's app do not offer a download of weights the machine cannot run.
+    """
 
     downloaded: bool
     progress: dict[str, Any] | None = None
+    stand_in: str | None = None  # the pipeline that runs instead while the files are missing
 
 
 class DownloadService:
@@ -38,7 +44,9 @@ class DownloadService:
         if downloaded and not self.manager.is_downloading(spec.info.id):
             self.manager.clear(spec.info.id)
         progress = self.manager.progress(spec.info.id)
-        return ModelStatus(downloaded=downloaded, progress=progress.to_dict() if progress else None)
+        stand_in = self.registry.aliases.get(spec.info.id) if not downloaded and not cuda_available() else None
+        return ModelStatus(downloaded=downloaded or stand_in is not None,
+                           progress=progress.to_dict() if progress else None, stand_in=stand_in)
 
     def start(self, pipeline_id: str, model_id: str | None = None, load_params: dict[str, Any] | None = None) -> str:
         """Start downloading a pipeline's missing files in the background; a message saying what happens."""

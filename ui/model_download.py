@@ -49,6 +49,13 @@ class ModelDownload(ui.column):
             self.show_problem(str(error))
             return
         progress: dict[str, Any] = status.progress or {}
+        if status.stand_in and not progress.get('is_downloading'):
+            self.status.set_text(f'Model files are not here: {status.stand_in} runs in their place on this machine '
+                                 '(no CUDA). Download them to run the real model.')
+            self.icon.props('color=info')
+            self.button.enable()
+            self.poller.deactivate()
+            return
         if status.downloaded:
             self.status.set_text('Model files are ready')
             self.icon.props('color=positive')
