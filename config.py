@@ -57,6 +57,9 @@ class Config:
     leave_grace: float = 5.0  # seconds a session whose last peer dropped out waits for it to come back
     idle_after: float = 30.0  # seconds without anyone watching before a shared session stops rendering
     expire_after: float = 24 * 3600.0  # seconds without use before a named session ends
+    data_dir: Path = Path.home() / '.dreamstage' / 'data'  # the server's own files: batch uploads and outputs
+    batch_ttl: float = 3600.0  # seconds a batch upload or output is kept after its last use
+    max_blob_bytes: int = 2 * 1024**3  # the largest batch data blob (Scope's 2 GiB)
 
     @property
     def presets_dir(self) -> Path:
@@ -78,6 +81,7 @@ class Config:
                         or models_dir / 'lora').expanduser()
         assets_dir = Path(env.get('DREAMSTAGE_ASSETS_DIR') or env.get('DAYDREAM_SCOPE_ASSETS_DIR')
                           or models_dir.parent / 'assets').expanduser()
+        data_dir = Path(env.get('DREAMSTAGE_DATA_DIR') or models_dir.parent / 'data').expanduser()
         return cls(
             preload_pipeline=env.get('PIPELINE') or None,
             verbose=_truthy(env.get('VERBOSE_LOGGING')),
@@ -105,6 +109,9 @@ class Config:
             leave_grace=float(env.get('DREAMSTAGE_LEAVE_GRACE', '5')),
             idle_after=float(env.get('DREAMSTAGE_IDLE_AFTER', '30')),
             expire_after=float(env.get('DREAMSTAGE_SESSION_EXPIRY', str(24 * 3600))),
+            data_dir=data_dir,
+            batch_ttl=float(env.get('DREAMSTAGE_BATCH_TTL', '3600')),
+            max_blob_bytes=int(env.get('DREAMSTAGE_MAX_BLOB_MB', '2048')) * 1024 * 1024,
         )
 
 

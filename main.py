@@ -9,10 +9,13 @@ import sys
 
 from fastapi.middleware.cors import CORSMiddleware
 from nicegui import app, background_tasks, ui
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
+from starlette.types import ASGIApp
 
 import config as settings
 from api import assets, errors, health, login, loras, models, pipelines, plugins, sessions, webrtc, ws_video
 from api import audio as audio_api
+from api import batch as batch_api
 from api.auth import AccessControl
 from rtc.ice import configure_host_addresses
 from rtc.stats import LOOP_LAG
@@ -48,7 +51,7 @@ def build(config: settings.Config) -> ServerContext:
                        allow_credentials=False)
     for router in (health.router, pipelines.router, models.router, webrtc.router, assets.router, loras.router,
                    plugins.router, sessions.router, sessions.sessions_router, login.router,
-                   ws_video.router, audio_api.router):
+                   ws_video.router, audio_api.router, *batch_api.routers):
         app.include_router(router)
     pages.register(context)
     audio_page.register(context)
@@ -61,12 +64,15 @@ def startup(context: ServerContext) -> None:
     """Create the server's folders, watch the event loop and the sessions, and pre-load the configured pipeline."""
     background_tasks.create(LOOP_LAG.watch(), name='loop-lag')
     background_tasks.create(context.lifecycle.run(), name='session-lifecycle')
+    background_tasks.create(context.batch.run_sweeps(), name='batch-sweeps')
     context.sessions.follow_pipeline_reloads(asyncio.get_running_loop())
     config = context.config
     for folder in (config.models_dir, config.lora_dir, config.assets_dir):
         folder.mkdir(parents=True, exist_ok=True)
         if removed := remove_partial_uploads(folder):
             log.info('removed %d unfinished uploads from %s', removed, folder)
+    if removed := context.batch.files.clear():
+        log.info('removed %d batch uploads and outputs of the last run', removed)
     if config.preload_pipeline:
         try:
             context.manager.load(context.manager.validate([(config.preload_pipeline, config.preload_pipeline, {})]))
@@ -98,7 +104,13 @@ def cli(argv: list[str] | None = None) -> None:
                     'server. Set DREAMSTAGE_API_KEY to protect it.', config.host)
     build(config)
     ui.run(host=config.host, port=config.port, title='Dreamstage', dark=True, reload=False,
-           show=config.open_browser, fastapi_docs=True, show_welcome_message=True, favicon='🎬')
+           show=config.open_browser, fastapi_docs=True, show_welcome_message=True, favicon='🎬',
+           gzip_middleware_factory=gzip_except_raw_video)
+
+
+def gzip_except_raw_video(inner: ASGIApp) -> GZipMiddleware:
+    """NiceGUI's gzip, except for raw binary bodies (batch video downloads: large, and slow to compress)."""
+    return GZipMiddleware(inner, exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, 'application/octet-stream'))
 
 
 if __name__ in {'__main__', '__mp_main__'}:

@@ -29,6 +29,8 @@ def rate_limits(offers_per_minute: int, uploads_per_minute: int) -> dict[tuple[s
         ('POST', '/v1/streams'): (offers_per_minute, 60.0),
         ('POST', '/api/v1/assets'): (uploads_per_minute, 60.0),
         ('POST', '/api/v1/loras'): (uploads_per_minute, 60.0),
+        ('POST', '/api/v1/generate/upload'): (uploads_per_minute, 60.0),
+        ('POST', '/api/v1/batch/upload'): (uploads_per_minute, 60.0),
     }
 
 

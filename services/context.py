@@ -12,6 +12,8 @@ from rtc.peers import PeerRegistry
 
 from .assets import AssetService
 from .audio import AudioService
+from .batch import BatchService
+from .batch_files import BatchFiles
 from .connections import ConnectionService
 from .downloads import DownloadService
 from .lifecycle import SessionLifecycle
@@ -36,6 +38,7 @@ class ServerContext:
     looks: PresetStore[Look]
     downloads: DownloadService
     audio: AudioService
+    batch: BatchService
     started_at: float = field(default_factory=time.time)
 
     @classmethod
@@ -54,4 +57,6 @@ class ServerContext:
                    loras=LoraService(config.lora_dir, config.max_upload_bytes),
                    looks=PresetStore(config.presets_dir, Look),
                    downloads=DownloadService(config, registry),
-                   audio=AudioService(config.assets_dir, config.audio_presets_dir))
+                   audio=AudioService(config.assets_dir, config.audio_presets_dir),
+                   batch=BatchService(manager, BatchFiles(config.data_dir / 'batch', config.batch_ttl),
+                                      config.max_blob_bytes))
