@@ -16,6 +16,7 @@ from pipeline.validation import InvalidParameters, check_parameters
 
 from .batch_blob import BlobArray, blob_array
 from .batch_files import BatchFiles
+from .batch_loras import LoraScales, load_time_scales
 from .batch_request import ChunkSpec, GenerateRequest, PlanError
 from .errors import ServiceError
 from .raw_video import HEADER_SIZE, read_shape
@@ -89,7 +90,7 @@ def plan_generation(request: GenerateRequest, manager: PipelineManager, files: B
         raise PlanError(error.message) from None
     blob_size = plan.blob.stat().st_size if plan.blob else None
     special = sorted({0, *specs, *(i + 1 for i, s in specs.items() if s.lora_scales is not None and i + 1 < total)})
-    lora = _LoraTracker(request.lora_scales)
+    lora = LoraScales(load_time_scales(pipeline.params), request.lora_scales)
     for index in special:
         spec = specs.get(index)
         message = chunk_message(request, plan.base, spec, first=index == 0)
@@ -228,18 +229,3 @@ def gate(message: dict[str, Any], pipeline: Pipeline, index: int | None) -> None
 
 def index_of(plan: GenerationPlan, chunk: ChunkPlan) -> int | None:
     return next((index for index, special in plan.special.items() if special is chunk), None)
-
-
-class _LoraTracker:
-    """Sends `lora_scales` only on chunks where the effective map changes (a resend would reset the cache)."""
-
-    def __init__(self, request_map: dict[str, float] | None) -> None:
-        self.request_map = request_map
-        self.current: dict[str, float] | None = None
-
-    def add(self, message: dict[str, Any], spec: ChunkSpec | None) -> None:
-        effective = spec.lora_scales if spec is not None and spec.lora_scales is not None else self.request_map
-        if effective is not None and effective != self.current:
-            message['lora_scales'] = [{'path': path, 'scale': float(scale)}
-                                      for path, scale in sorted(effective.items())]
-        self.current = effective
