@@ -28,7 +28,8 @@ log = logging.getLogger('dreamstage')
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Scope-like command line flags."""
-    parser = argparse.ArgumentParser(prog='dreamstage', description='Real-time AI video studio and Scope server.')
+    parser = argparse.ArgumentParser(prog='dreamstage', description='Real-time AI video studio and Scope server.',
+                                     epilog='dreamstage generate --help: render a clip offline (batch generation)')
     parser.add_argument('--host', default='127.0.0.1', help='address to bind to (default: 127.0.0.1)')
     parser.add_argument('--port', type=int, default=8000, help='port to bind to (default: 8000)')
     parser.add_argument('-N', '--no-browser', action='store_true', help="don't open the studio in a browser")
@@ -91,7 +92,12 @@ async def shutdown(context: ServerContext) -> None:
 def cli(argv: list[str] | None = None) -> None:
     """Run the server (the `dreamstage` command)."""
     simulated = bool(os.environ.get('NICEGUI_USER_SIMULATION'))
-    args = parse_args([] if simulated else sys.argv[1:] if argv is None else argv)
+    arguments = [] if simulated else sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ['generate']:
+        from cli.generate import main as generate
+
+        sys.exit(generate(arguments[1:]))
+    args = parse_args(arguments)
     config = settings.Config.from_env()
     config.host, config.port, config.open_browser = args.host, args.port, not args.no_browser
     config.preload_pipeline = args.pipeline or config.preload_pipeline or settings.DEFAULT_PIPELINE
