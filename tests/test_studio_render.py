@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,6 +13,8 @@ from nicegui.testing import User
 
 from pipeline.session import Session
 from services.batch_request import GenerateRequest
+
+from .test_batch_cli import write_clip
 
 # pylint: disable=missing-function-docstring
 
@@ -110,6 +113,23 @@ async def test_cancel_keeps_what_was_rendered(studio: User, studio_load: Callabl
     await studio.should_see(marker='render-video', retries=300)
     frames = rendered_shape(studio)[0]
     assert 0 < frames < 10_000
+
+
+async def test_an_input_video_from_the_assets(studio: User, studio_home: Path,
+                                             studio_load: Callable[..., Awaitable[None]]) -> None:
+    (studio_home / 'assets' / 'clips').mkdir(parents=True, exist_ok=True)
+    write_clip(studio_home / 'assets' / 'clips' / 'walk.mp4')
+    await studio.open('/')
+    await studio_load('dreamfield', width=64, height=64)
+    studio.find('Render').click()
+    select = only(studio, 'render-input')
+    clip = next(key for key, label in select.options.items() if label == 'clips/walk.mp4')
+    select.set_value(clip)
+    only(studio, 'render-frames').set_value(8)
+    studio.find(marker='render-start').click()
+    await studio.should_see(marker='render-video', retries=300)
+    assert last_request().input_path is not None
+    assert rendered_shape(studio) == (8, 64, 64, 3)
 
 
 async def test_a_render_explains_what_cannot_run(studio: User) -> None:
