@@ -42,6 +42,7 @@ class Generation:
     def __init__(self, request: GenerateRequest, loop: asyncio.AbstractEventLoop) -> None:
         self.request = request
         self.output_id: str | None = None
+        self.figures: dict[str, float] = {}  # the run's time in the pipeline and in all (see BatchRun.figures)
         self.events: list[BatchEvent] = []
         self.cancel_requested = threading.Event()
         self.finished = threading.Event()
@@ -142,7 +143,8 @@ class BatchService:
             return {'status': 'idle'}
         last = generation.last
         return {'status': 'finished' if generation.done else 'running', 'output_path': generation.output_id,
-                'last_event': {'event': last.name, 'data': last.data} if last else None}
+                'last_event': {'event': last.name, 'data': last.data} if last else None,
+                'figures': {key: round(value, 4) for key, value in generation.figures.items()}}
 
     def output(self, output_id: str) -> tuple[Path, Shape]:
         """The raw video of a finished generation and its shape (Conflict while it is still being written)."""
@@ -184,7 +186,9 @@ class BatchService:
             self.files.hold([output_id])
             (target.parent / 'fps').write_text(repr(plan.fps))
             generation.output_id = output_id
-            BatchRun(plan, target, output_id, generation.emit, generation.cancel_requested).run()
+            run = BatchRun(plan, target, output_id, generation.emit, generation.cancel_requested)
+            generation.figures = run.figures
+            run.run()
         except PlanError as error:
             generation.emit('error', {'error': str(error)})
         except Exception as error:

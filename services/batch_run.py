@@ -15,7 +15,7 @@ from pipeline.protocol import Frame
 
 from .batch_plan import ChunkPlan, GenerationPlan
 from .batch_video import fit
-from .raw_video import RawVideoWriter, frames_of
+from .raw_video import BackgroundWriter, RawVideoWriter, frames_of
 
 Emit = Callable[[str, dict[str, Any]], None]
 
@@ -36,6 +36,9 @@ class BatchRun:
         self.input_size = (None, None) if pipeline.keeps_input_size else (pipeline.width, pipeline.height)
         self.source = frames_of(plan.input_video) if plan.input_video is not None else None
         self.generated = 0  # frames the pipeline made (the output keeps at most num_frames of them)
+        self.kept = 0  # frames handed to the output
+        self.size: tuple[int, int] | None = None  # (width, height) of the output, from its first frame
+        self.figures: dict[str, float] = {}  # where the generation thread's time went (for benchmarks)
 
     def run(self) -> None:
         """Generate every chunk (or stop at a cancel); the last event is `complete` or `cancelled`; exceptions
@@ -44,25 +47,27 @@ class BatchRun:
         streams = [ScriptedStream(pipeline) if pipeline is not None else None
                    for pipeline in (plan.pre, plan.pipeline, plan.post)]
         writer = RawVideoWriter(self.output, plan.pipeline.height, plan.pipeline.width)
+        sink = BackgroundWriter(writer)
         try:
-            started = self.clock()
+            started, started_cpu = self.clock(), time.thread_time()
             for index in range(plan.total_chunks):
                 if self.cancelled.is_set():
-                    writer.close()
+                    sink.close()
                     self.emit('cancelled', {'chunk': index, 'total_chunks': plan.total_chunks,
                                             'frames_completed': writer.frames, **self._result(writer)})
                     return
                 begun = self.clock()
-                self._write(writer, self._chunk(index, plan.chunk(index), streams))
+                sink.put(self._kept(self._chunk(index, plan.chunk(index), streams)))
                 now = self.clock()
-                self.emit('progress', {'chunk': index + 1, 'total_chunks': plan.total_chunks, 'frames': writer.frames,
+                self._measure(streams[1], now - started, time.thread_time() - started_cpu)
+                self.emit('progress', {'chunk': index + 1, 'total_chunks': plan.total_chunks, 'frames': self.kept,
                                        'latency': round(now - begun, 3),
-                                       'fps': round(writer.frames / max(now - started, 1e-9), 2)})
-            writer.close()
+                                       'fps': round(self.kept / max(now - started, 1e-9), 2)})
+            sink.close()
             self.emit('complete', {**self._result(writer), 'num_frames': writer.frames,
                                    'num_chunks': plan.total_chunks, 'chunk_size': plan.chunk_size})
         finally:
-            writer.close()
+            sink.close(check=False)
             for stream in streams:
                 if stream is not None:
                     stream.close()
@@ -105,14 +110,25 @@ class BatchRun:
                 arrays['vace_input_masks'] = chunk.vace_masks.read(blob, size)
         return arrays
 
-    def _write(self, writer: RawVideoWriter, frames: list[Frame]) -> None:
-        for frame in frames[:max(0, self.plan.num_frames - writer.frames)]:
+    def _kept(self, frames: list[Frame]) -> list[np.ndarray]:
+        """The frames the output keeps (up to `num_frames`), as uint8 RGB at the output's size (the first frame's)."""
+        kept = []
+        for frame in frames[:max(0, self.plan.num_frames - self.kept)]:
             frame = np.asarray(frame)
             if frame.dtype != np.uint8:
                 frame = np.clip(frame, 0, 255).astype(np.uint8)
-            if writer.sized and frame.shape[:2] != (writer.height, writer.width):
-                frame = fit(frame, writer.width, writer.height)  # a processor that changes size mid-way
-            writer.write(frame if frame.shape[2:] == (3,) else fit(frame, None, None))
+            if self.size is None:
+                self.size = frame.shape[1], frame.shape[0]
+            if frame.shape[:2] != (self.size[1], self.size[0]) or frame.shape[2:] != (3,):
+                frame = fit(frame, *self.size)  # a processor that changes size mid-way, or a grey frame
+            kept.append(frame)
+        self.kept += len(kept)
+        return kept
+
+    def _measure(self, main: ScriptedStream | None, seconds: float, cpu_seconds: float) -> None:
+        if main is not None:
+            self.figures.update(frames=self.kept, chunk_seconds=seconds, chunk_cpu_seconds=cpu_seconds,
+                                pipeline_seconds=main.seconds, pipeline_cpu_seconds=main.cpu_seconds)
 
     def _result(self, writer: RawVideoWriter) -> dict[str, Any]:
         return {'output_path': self.output_id, 'video_shape': list(writer.shape)}

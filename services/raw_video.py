@@ -1,7 +1,9 @@
 """Scope's raw video container: a 20-byte header (u32 LE ndim = 4, then T, H, W, C) and uint8 THWC frames."""
 from __future__ import annotations
 
+import queue
 import struct
+import threading
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -75,3 +77,42 @@ class RawVideoWriter:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.close()
+
+
+class BackgroundWriter:
+    """Writes chunks of frames on a thread of its own, so disk writes overlap the next chunk (at most `depth` chunks
+    wait); an error in writing comes back on the next `put` or on `close`."""
+
+    def __init__(self, writer: RawVideoWriter, depth: int = 4) -> None:
+        self.writer = writer
+        self.error: BaseException | None = None
+        self.queue: queue.Queue[list[np.ndarray] | None] = queue.Queue(maxsize=depth)
+        self.thread = threading.Thread(target=self._run, name='batch-writer', daemon=True)
+        self.thread.start()
+
+    def put(self, frames: list[np.ndarray]) -> None:
+        self._raise()
+        self.queue.put(frames)
+
+    def close(self, check: bool = True) -> None:
+        """Write what is queued, then the final header (idempotent); `check` raises a write error."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        self.writer.close()
+        if check:
+            self._raise()
+
+    def _run(self) -> None:
+        while (frames := self.queue.get()) is not None:
+            if self.error is not None:
+                continue  # keep taking chunks so the generation never blocks on a full queue
+            try:
+                for frame in frames:
+                    self.writer.write(frame)
+            except BaseException as error:
+                self.error = error
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
