@@ -25,7 +25,7 @@ def batch_router(prefix: str) -> APIRouter:
     @router.post('', response_class=StreamingResponse, responses={
         200: {'content': {'text/event-stream': {}}, 'description': 'progress, then complete, cancelled or error'},
         400: {'description': 'Pipeline not loaded'}, 409: {'description': 'A generation is already in progress'}})
-    async def generate(body: GenerateRequest, request: Request, context: Context) -> StreamingResponse:
+    async def generate(body: GenerateRequest, context: Context) -> StreamingResponse:
         """Run a generation chunk by chunk; the answer is a stream of server-sent events."""
         generation = context.batch.start(body)
         return StreamingResponse(event_stream(generation), media_type='text/event-stream', headers=SSE_HEADERS)

@@ -86,6 +86,37 @@ def batch_per_frame(server: RunningServer, frames: int) -> dict[str, float]:
     return {**per_frame, 'server_cpu': 1000 * cpu / frames, 'first': first or float('nan')}
 
 
+async def live_fps_while_rendering(server: RunningServer, seconds: float,
+                                   rounds: int) -> tuple[float, float, float]:
+    """Medians of (live fps of one viewer, its fps while a generation runs, the generation's fps meanwhile), over
+    `rounds` alternations of `seconds` each."""
+    client = ScopeClient(server.url, keep_images=False)
+    wire = WireClient(server.url)
+    before, during, meanwhile = [], [], []
+    try:
+        await client.connect({'prompts': [{'text': PROMPT, 'weight': 1.0}]})
+        await client.wait_frames(30)
+        for _ in range(rounds):
+            before.append(await frames_per_second(client, seconds))
+            rendering = asyncio.create_task(asyncio.to_thread(
+                wire.run, {'pipeline_id': 'dreamfield', 'prompt': PROMPT, 'num_frames': 10_000, 'seed': 1}))
+            await asyncio.sleep(1)
+            during.append(await frames_per_second(client, seconds))
+            status = wire.request('GET', '/api/v1/generate/status').json()
+            meanwhile.append(float(status['last_event']['data'].get('fps', float('nan'))))
+            wire.cancel()
+            await rendering
+    finally:
+        await client.close()
+    return statistics.median(before), statistics.median(during), statistics.median(meanwhile)
+
+
+async def frames_per_second(client: ScopeClient, seconds: float) -> float:
+    count, started = len(client.frames), time.monotonic()
+    await asyncio.sleep(seconds)
+    return (len(client.frames) - count) / (time.monotonic() - started)
+
+
 def first_progress(server: RunningServer, runs: int) -> list[float]:
     """Seconds from POSTing a short generation to its first progress event."""
     return [batch_per_frame(server, 4)['first'] for _ in range(runs)]
@@ -144,6 +175,7 @@ async def main(size: int, frames: int, rounds: int, blob_gib: float) -> None:
         live_wall, live_cpu = (statistics.median(v[i] for v in live) for i in range(2))
         median = {key: statistics.median(run[key] for run in batch) for key in batch[0]}
         firsts = first_progress(server, runs=10)
+        live_before, live_during, batch_meanwhile = await live_fps_while_rendering(server, seconds=6, rounds=rounds)
         baseline, peak, rate = blob_upload(server, int(blob_gib * 1024**3))
     finally:
         server.stop()
@@ -162,6 +194,9 @@ async def main(size: int, frames: int, rounds: int, blob_gib: float) -> None:
         ('batch path overhead: chunk CPU / its pipeline CPU', f"{median['chunk_cpu'] / median['pipeline_cpu']:.3f}",
          '<= 1.05'),
         ('batch fps (1000 / chunk wall ms)', f"{1000 / median['chunk_wall']:.1f}", ''),
+        ('live viewer fps, no generation', f'{live_before:.1f}', ''),
+        ('live viewer fps while a generation runs', f'{live_during:.1f}', ''),
+        ('generation fps meanwhile', f'{batch_meanwhile:.1f}', ''),
         ('POST -> first progress median ms', f'{1000 * percentile(firsts, 50):.0f}', ''),
         ('POST -> first progress p90 ms', f'{1000 * percentile(firsts, 90):.0f}', ''),
         (f'{blob_gib:g} GiB blob upload: peak RSS above baseline MB', f'{peak - baseline:.1f}', '< 64'),

@@ -69,10 +69,7 @@ async def _generate(context: ServerContext, args: argparse.Namespace, request: d
 async def load(context: ServerContext, pipeline_id: str, load_params: dict[str, Any], timeout: float = 600) -> None:
     """Load a pipeline as `POST /api/v1/pipeline/load` does and wait for it."""
     manager = context.manager
-    try:
-        manager.load(manager.validate([(pipeline_id, pipeline_id, load_params)]))
-    except ValueError as error:
-        raise ValueError(str(error)) from None
+    manager.load(manager.validate([(pipeline_id, pipeline_id, load_params)]))  # LoadRequestError is a ValueError
     deadline = time.monotonic() + timeout
     while manager.status()['status'] == 'loading' and time.monotonic() < deadline:
         await asyncio.sleep(0.1)

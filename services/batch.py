@@ -15,7 +15,7 @@ from pipeline.manager import PipelineManager
 from .batch_files import BatchFiles
 from .batch_plan import plan_generation
 from .batch_request import GenerateRequest, PlanError
-from .batch_run import BatchRun
+from .batch_run import BatchRun, lower_priority
 from .batch_uploads import store_blob, store_video
 from .batch_video import decode_to_raw, encode_mp4
 from .errors import Conflict, InvalidRequest, NotReady
@@ -176,6 +176,7 @@ class BatchService:
                 log.exception('sweeping batch files failed')
 
     def _run(self, generation: Generation) -> None:
+        lower_priority()
         held: list[str] = []
         output_id: str | None = None
         try:
@@ -208,3 +209,4 @@ class BatchService:
             return float((raw.parent / 'fps').read_text())
         except (OSError, ValueError):
             return 30.0
+

@@ -1,7 +1,9 @@
 """Running a planned generation chunk by chunk: inputs, pipelines, the output file and the events on the way."""
 from __future__ import annotations
 
+import contextlib
 import copy
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from .batch_video import fit
 from .raw_video import BackgroundWriter, RawVideoWriter, frames_of
 
 Emit = Callable[[str, dict[str, Any]], None]
+BACKGROUND_NICENESS = 10  # a generation's threads run below live sessions (0) when both want the CPU
 
 
 class BatchRun:
@@ -47,7 +50,7 @@ class BatchRun:
         streams = [ScriptedStream(pipeline) if pipeline is not None else None
                    for pipeline in (plan.pre, plan.pipeline, plan.post)]
         writer = RawVideoWriter(self.output, plan.pipeline.height, plan.pipeline.width)
-        sink = BackgroundWriter(writer)
+        sink = BackgroundWriter(writer, on_start=lower_priority)
         try:
             started, started_cpu = self.clock(), time.thread_time()
             for index in range(plan.total_chunks):
@@ -132,3 +135,10 @@ class BatchRun:
 
     def _result(self, writer: RawVideoWriter) -> dict[str, Any]:
         return {'output_path': self.output_id, 'video_shape': list(writer.shape)}
+
+
+def lower_priority() -> None:
+    """Let the calling thread yield the CPU to live sessions (their workers and encoders) when both want it (Linux:
+    a thread's own nice value)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import queue
 import struct
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -83,8 +84,9 @@ class BackgroundWriter:
     """Writes chunks of frames on a thread of its own, so disk writes overlap the next chunk (at most `depth` chunks
     wait); an error in writing comes back on the next `put` or on `close`."""
 
-    def __init__(self, writer: RawVideoWriter, depth: int = 4) -> None:
+    def __init__(self, writer: RawVideoWriter, depth: int = 4, on_start: Callable[[], None] | None = None) -> None:
         self.writer = writer
+        self.on_start = on_start  # called first in the writer's thread
         self.error: BaseException | None = None
         self.queue: queue.Queue[list[np.ndarray] | None] = queue.Queue(maxsize=depth)
         self.thread = threading.Thread(target=self._run, name='batch-writer', daemon=True)
@@ -104,6 +106,8 @@ class BackgroundWriter:
             self._raise()
 
     def _run(self) -> None:
+        if self.on_start is not None:
+            self.on_start()
         while (frames := self.queue.get()) is not None:
             if self.error is not None:
                 continue  # keep taking chunks so the generation never blocks on a full queue
