@@ -61,6 +61,9 @@ class Config:
     osc_host: str | None = None  # address the OSC server binds (None: the HTTP host)
     osc_out: str | None = None  # 'host:port' that audio features and beats are sent to over OSC
     midi_inputs: list[str] = field(default_factory=list)  # server-side MIDI input ports opened at start
+    data_dir: Path = Path.home() / '.dreamstage' / 'data'  # the server's own files: batch uploads and outputs
+    batch_ttl: float = 3600.0  # seconds a batch upload or output is kept after its last use
+    max_blob_bytes: int = 2 * 1024**3  # the largest batch data blob (Scope's 2 GiB)
 
     @property
     def presets_dir(self) -> Path:
@@ -87,6 +90,7 @@ class Config:
                         or models_dir / 'lora').expanduser()
         assets_dir = Path(env.get('DREAMSTAGE_ASSETS_DIR') or env.get('DAYDREAM_SCOPE_ASSETS_DIR')
                           or models_dir.parent / 'assets').expanduser()
+        data_dir = Path(env.get('DREAMSTAGE_DATA_DIR') or models_dir.parent / 'data').expanduser()
         return cls(
             preload_pipeline=env.get('PIPELINE') or None,
             verbose=_truthy(env.get('VERBOSE_LOGGING')),
@@ -118,6 +122,9 @@ class Config:
             osc_host=env.get('DREAMSTAGE_OSC_HOST') or None,
             osc_out=env.get('DREAMSTAGE_OSC_OUT') or None,
             midi_inputs=_split(env.get('DREAMSTAGE_MIDI_INPUTS', '')),
+            data_dir=data_dir,
+            batch_ttl=float(env.get('DREAMSTAGE_BATCH_TTL', '3600')),
+            max_blob_bytes=int(env.get('DREAMSTAGE_MAX_BLOB_MB', '2048')) * 1024 * 1024,
         )
 
 

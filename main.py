@@ -10,10 +10,13 @@ import sys
 
 from fastapi.middleware.cors import CORSMiddleware
 from nicegui import app, background_tasks, ui
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
+from starlette.types import ASGIApp
 
 import config as settings
 from api import assets, errors, health, login, loras, models, pipelines, plugins, sessions, webrtc, ws_video
 from api import audio as audio_api
+from api import batch as batch_api
 from api.auth import AccessControl
 from api.body_limit import BodyLimit
 from api.midi import router as midi_router
@@ -32,7 +35,8 @@ GRACEFUL_SHUTDOWN = 1.0  # seconds requests get to finish after SIGTERM; then up
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Scope-like command line flags."""
-    parser = argparse.ArgumentParser(prog='dreamstage', description='Real-time AI video studio and Scope server.')
+    parser = argparse.ArgumentParser(prog='dreamstage', description='Real-time AI video studio and Scope server.',
+                                     epilog='dreamstage generate --help: render a clip offline (batch generation)')
     parser.add_argument('--host', default='127.0.0.1', help='address to bind to (default: 127.0.0.1)')
     parser.add_argument('--port', type=int, default=8000, help='port to bind to (default: 8000)')
     parser.add_argument('-N', '--no-browser', action='store_true', help="don't open the studio in a browser")
@@ -47,7 +51,9 @@ def build(config: settings.Config) -> ServerContext:
     context = ServerContext.build(config)
     app.state.context = context
     errors.install(app)
-    app.add_middleware(BodyLimit, max_bytes=config.max_upload_bytes)  # inside AccessControl: strangers get 401 first
+    batch_uploads = {f'/api/v1/{family}/upload': max(config.max_blob_bytes, config.max_upload_bytes)
+                     for family in ('generate', 'batch')}  # raw videos and data blobs (`upload-data` too)
+    app.add_middleware(BodyLimit, max_bytes=config.max_upload_bytes, larger=batch_uploads)  # after AccessControl
     app.add_middleware(AccessControl, api_key=config.api_key, offers_per_minute=config.offers_per_minute,
                        uploads_per_minute=config.uploads_per_minute)
     # Open CORS as in Scope without a key; with a key only the origins named in DREAMSTAGE_CORS_ORIGINS.
@@ -57,7 +63,7 @@ def build(config: settings.Config) -> ServerContext:
     for router in (health.router, pipelines.router, models.router, webrtc.router, assets.router, loras.router,
                    plugins.router, sessions.router, sessions.sessions_router, login.router,
                    ws_video.router, audio_api.router, osc_router, tempo_router, modulation_router,
-                   midi_router):
+                   midi_router, *batch_api.routers):
         app.include_router(router)
     pages.register(context)
     audio_page.register(context)
@@ -72,12 +78,15 @@ def startup(context: ServerContext) -> None:
     background_tasks.create(LOOP_LAG.watch(), name='loop-lag')
     background_tasks.create(context.lifecycle.run(), name='session-lifecycle')
     background_tasks.create(context.control.start(), name='control')  # OSC, MIDI inputs, the control loop
+    background_tasks.create(context.batch.run_sweeps(), name='batch-sweeps')
     context.sessions.follow_pipeline_reloads(asyncio.get_running_loop())
     config = context.config
     for folder in (config.models_dir, config.lora_dir, config.assets_dir):
         folder.mkdir(parents=True, exist_ok=True)
         if removed := remove_partial_uploads(folder):
             log.info('removed %d unfinished uploads from %s', removed, folder)
+    if removed := context.batch.files.clear():
+        log.info('removed %d batch uploads and outputs of the last run', removed)
     if config.preload_pipeline:
         try:
             context.manager.load(context.manager.validate([(config.preload_pipeline, config.preload_pipeline, {})]))
@@ -100,7 +109,12 @@ def cli(argv: list[str] | None = None) -> None:
     """Run the server (the `dreamstage` command)."""
     limit_malloc_arenas()
     simulated = bool(os.environ.get('NICEGUI_USER_SIMULATION'))
-    args = parse_args([] if simulated else sys.argv[1:] if argv is None else argv)
+    arguments = [] if simulated else sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ['generate']:
+        from cli.generate import main as generate
+
+        sys.exit(generate(arguments[1:]))
+    args = parse_args(arguments)
     config = settings.Config.from_env()
     config.host, config.port, config.open_browser = args.host, args.port, not args.no_browser
     config.preload_pipeline = args.pipeline or config.preload_pipeline or settings.DEFAULT_PIPELINE
@@ -114,7 +128,13 @@ def cli(argv: list[str] | None = None) -> None:
     build(config)
     ui.run(host=config.host, port=config.port, title='Dreamstage', dark=True, reload=False,
            show=config.open_browser, fastapi_docs=True, show_welcome_message=True, favicon='🎬',
-           timeout_graceful_shutdown=GRACEFUL_SHUTDOWN)  # passed on to uvicorn
+           timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,  # passed on to uvicorn
+           gzip_middleware_factory=gzip_except_raw_video)
+
+
+def gzip_except_raw_video(inner: ASGIApp) -> GZipMiddleware:
+    """NiceGUI's gzip, except for raw binary bodies (batch video downloads: large, and slow to compress)."""
+    return GZipMiddleware(inner, exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, 'application/octet-stream'))
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:

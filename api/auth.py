@@ -36,6 +36,8 @@ def rate_limits(offers_per_minute: int, uploads_per_minute: int) -> dict[tuple[s
         ('POST', '/api/v1/assets'): (uploads_per_minute, 60.0),
         ('POST', '/api/v1/loras'): (uploads_per_minute, 60.0),
         ('POST', '/_nicegui/client/'): (uploads_per_minute, 60.0),  # the studio's upload elements
+        ('POST', '/api/v1/generate/upload'): (uploads_per_minute, 60.0),
+        ('POST', '/api/v1/batch/upload'): (uploads_per_minute, 60.0),
     }
 
 

@@ -17,9 +17,10 @@ MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around an uploaded
 class BodyLimit:
     """ASGI middleware: once a body passes the limit the app sees the client go, then 413; the rest is not read."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})  # path prefix -> its own limit (batch blobs may be 2 GiB)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope['type'] != 'http':
@@ -28,7 +29,7 @@ class BodyLimit:
         limit = self.limit_of(scope)
         declared = _header(scope, b'content-length')
         if declared.isdigit() and int(declared) > limit:
-            await _refuse(send, self.max_bytes)
+            await _refuse(send, limit)
             return
         received = 0
         refused = False
@@ -60,12 +61,15 @@ class BodyLimit:
                 raise
             log.debug('%s %s: the app stopped after its body was refused', scope.get('method'), scope.get('path'))
         if refused and not responding:
-            await _refuse(send, self.max_bytes)  # once the app let go of what it had received (partial files)
+            await _refuse(send, limit)  # once the app let go of what it had received (partial files)
 
     def limit_of(self, scope: Scope) -> int:
-        """The most body bytes a request may send: the upload limit, plus room for the parts' headers in multipart."""
+        """The most body bytes a request may send: the upload limit (or the path's own), plus room for the parts'
+        headers in multipart."""
+        path = scope.get('path', '')
+        base = next((limit for prefix, limit in self.larger.items() if path.startswith(prefix)), self.max_bytes)
         multipart = _header(scope, b'content-type').lower().startswith('multipart/')
-        return self.max_bytes + (MULTIPART_OVERHEAD if multipart else 0)
+        return base + (MULTIPART_OVERHEAD if multipart else 0)
 
 
 def _header(scope: Scope, name: bytes) -> str:

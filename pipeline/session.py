@@ -8,7 +8,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .frame_bus import FrameBus
 from .input_queue import InputFrame, InputQueue
@@ -23,6 +23,18 @@ StopListener = Callable[[str | None], None]
 ErrorListener = Callable[[str, str], None]  # (message, exception type) of a chunk that failed; the stream goes on
 Kind = Literal['ephemeral', 'named', 'studio']
 DEFAULT_PROMPT = 'a dreamy nebula of soft light'
+CHANGE_LOG_LENGTH = 500
+
+
+class Change(NamedTuple):
+    """One accepted parameter change: when, from which source, the keys and values it changed, and the chunk
+    (counted over the session's life) from which it shows."""
+
+    time: float
+    source: str
+    keys: list[str]
+    values: dict[str, Any]
+    chunk: int
 
 
 class Session:
@@ -56,7 +68,8 @@ class Session:
         self.rendering = threading.Event()  # cleared: the worker waits (no CPU) until someone watches again
         self.stop_listeners: list[StopListener] = []
         self.error_listeners: list[ErrorListener] = []
-        self.change_log: deque[tuple[float, str, list[str]]] = deque(maxlen=50)  # who changed what, lately
+        self.change_log: deque[Change] = deque(maxlen=CHANGE_LOG_LENGTH)  # who changed what, lately
+        self.earlier_chunks = 0  # chunks made with earlier pipelines (before a switch)
         self.tokens: dict[str, str] = {}  # role -> access token, for sessions shared by link
         self.audio_listeners: list[Callable[[Any], None]] = []  # get each decoded incoming audio frame
         self.audio_output: Any = None  # something with `create_track()`: sound the clients hear with the video
@@ -79,6 +92,11 @@ class Session:
         if info.supports_prompts:
             values['prompts'] = [{'text': DEFAULT_PROMPT, 'weight': 1.0}]
         return values
+
+    @property
+    def chunk_index(self) -> int:
+        """The index (over the session's life) of the chunk the worker makes next."""
+        return self.earlier_chunks + self.worker.chunks
 
     def receive_input(self, frame: InputFrame) -> None:
         """Queue an incoming video frame; the first one turns a session without an explicit mode to video."""
@@ -136,6 +154,7 @@ class Session:
         if self.closed or pipeline is self.pipeline:
             return
         await asyncio.to_thread(self.worker.stop)
+        self.earlier_chunks += self.worker.chunks
         self.pipeline, self.pipeline_id = pipeline, pipeline_id
         if self.input_mode not in pipeline.info.supported_modes:
             self.input_mode = pipeline.info.default_mode
@@ -159,7 +178,7 @@ class Session:
             message = {**message, 'seed': message['base_seed']}
         applied = self.state.update(message, source)
         if applied and source not in ('audio', 'defaults'):
-            self.change_log.append((time.time(), source, sorted(applied)))
+            self.change_log.append(Change(time.time(), source, sorted(applied), applied, self.chunk_index))
         return applied
 
     def _fail_from_worker(self, message: str) -> None:

@@ -166,8 +166,14 @@ class PipelineWorker:
         return (None, None) if pipeline.keeps_input_size else (pipeline.width, pipeline.height)
 
     def _needs_reset(self, values: dict[str, Any], last: dict[str, Any], one_shots: dict[str, Any]) -> bool:
-        if self.chunks == 0 or one_shots.get('reset_cache'):
-            return True
-        if not values.get('manage_cache', True):
-            return False
-        return values.get('denoising_step_list') != last.get('denoising_step_list') or 'lora_scales' in one_shots
+        return needs_reset(self.chunks, values, last, one_shots)
+
+
+def needs_reset(index: int, values: dict[str, Any], last: dict[str, Any], one_shots: dict[str, Any]) -> bool:
+    """Whether chunk `index` starts from a fresh cache: the first chunk, `reset_cache`, and with `manage_cache` a new
+    denoising schedule or new LoRA scales."""
+    if index == 0 or one_shots.get('reset_cache'):
+        return True
+    if not values.get('manage_cache', True):
+        return False
+    return values.get('denoising_step_list') != last.get('denoising_step_list') or 'lora_scales' in one_shots

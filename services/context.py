@@ -12,6 +12,8 @@ from rtc.peers import PeerRegistry
 
 from .assets import AssetService
 from .audio import AudioService
+from .batch import BatchService
+from .batch_files import BatchFiles
 from .connections import ConnectionService
 from .control import ControlService
 from .downloads import DownloadService
@@ -38,6 +40,7 @@ class ServerContext:
     downloads: DownloadService
     audio: AudioService
     control: ControlService
+    batch: BatchService
     started_at: float = field(default_factory=time.time)
 
     @classmethod
@@ -58,4 +61,6 @@ class ServerContext:
                    lifecycle=SessionLifecycle(sessions, peers, config),
                    connections=ConnectionService(config, sessions, peers),
                    assets=assets, loras=LoraService(config.lora_dir, config.max_upload_bytes), looks=looks,
-                   downloads=DownloadService(config, registry), audio=audio, control=control)
+                   downloads=DownloadService(config, registry), audio=audio, control=control,
+                   batch=BatchService(manager, BatchFiles(config.data_dir / 'batch', config.batch_ttl),
+                                      config.max_blob_bytes))

@@ -20,7 +20,7 @@ def summary(session: Session, peers: PeerRegistry) -> dict[str, Any]:
 
 def detail(session: Session, peers: PeerRegistry) -> dict[str, Any]:
     """One session: its summary, parameters and the recent log of who changed what."""
-    log = [{'time': at, 'who': who, 'keys': keys} for at, who, keys in session.change_log]
+    log = [{'time': change.time, 'who': change.source, 'keys': change.keys} for change in session.change_log]
     return {**summary(session, peers), 'parameters': session.state.snapshot(), 'log': log}
 
 

@@ -12,8 +12,11 @@ import pytest
 from nicegui import app
 from nicegui.testing import User
 
+from .batch_wire import WireClient
 from .scope_client import ScopeClient
 from .server import RunningServer
+
+STALE_OUTPUT = 'output-AAAAAAAAAAAAAAAAAAAAAA'
 
 
 @pytest.fixture(scope='session')
@@ -48,6 +51,22 @@ def limited_server() -> Iterator[RunningServer]:
     running = RunningServer(pipeline='none', env={'DREAMSTAGE_MAX_UPLOAD_MB': '1'})
     try:
         running.wait_ready(loaded=False)
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope='session')
+def batch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A server for batch generation: passthrough and dreamfield loaded at 64x64, data blobs limited to 4 MB, and a
+    leftover output of an earlier run in its data folder (start-up removes it)."""
+    home = tmp_path_factory.mktemp('batch-server')
+    (home / 'data' / 'batch' / STALE_OUTPUT).mkdir(parents=True)
+    (home / 'data' / 'batch' / STALE_OUTPUT / 'video.bin').write_bytes(b'left over')
+    running = RunningServer(pipeline='none', home=home, env={'DREAMSTAGE_MAX_BLOB_MB': '4'})
+    try:
+        running.wait_ready(loaded=False)
+        WireClient(running.url).load(['passthrough', 'dreamfield'], {'width': 64, 'height': 64})
         yield running
     finally:
         running.stop()

@@ -5,6 +5,7 @@ import time
 
 from nicegui import ui
 
+from pipeline.session import Change
 from services.access import Role
 from services.context import ServerContext
 
@@ -40,7 +41,7 @@ class SessionPanel:
         with section('Keyboard', 'keyboard'):
             shortcut_table()
         self.shown_peers: list[tuple[Role, str]] | None = None
-        self.shown_log: list[tuple[float, str, list[str]]] | None = None
+        self.shown_log: list[Change] | None = None
         sync.every(5, self.show, self.peers)
 
     def show(self) -> None:
@@ -67,9 +68,9 @@ class SessionPanel:
             with self.log:
                 if not entries:
                     hint('No changes yet.')
-                for at, who, keys in reversed(entries):
+                for change in reversed(entries):
                     with ui.row().classes('w-full no-wrap gap-2 ds-log-row'):
-                        ui.label(time.strftime('%H:%M:%S', time.localtime(at))).classes('ds-readout')
-                        ui.label(who).classes('font-mono text-xs w-24 truncate')
-                        ui.label(', '.join(keys)).classes('text-xs grow truncate')
+                        ui.label(time.strftime('%H:%M:%S', time.localtime(change.time))).classes('ds-readout')
+                        ui.label(change.source).classes('font-mono text-xs w-24 truncate')
+                        ui.label(', '.join(change.keys)).classes('text-xs grow truncate')
 

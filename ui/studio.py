@@ -21,6 +21,7 @@ from .lora_panel import LoraPanel
 from .pipeline_panel import PipelinePanel
 from .presets import PresetPanel
 from .prompt_panel import PromptPanel
+from .render_panel import RenderPanel
 from .session_panel import SessionPanel
 from .shortcuts import install_shortcuts, shortcut_table
 from .sync import POLL_INTERVAL, SessionSync
@@ -73,6 +74,8 @@ def studio(context: ServerContext, session: Session, token: str, *, base_url: st
                         audio_panel(context, lambda: sync.session.id)
                     with ui.tab_panel(tab['Control']):
                         ControlPanel(context, sync)
+                    with ui.tab_panel(tab['Render']):
+                        RenderPanel(context, sync)
                 with ui.tab_panel(tab['Session']):
                     SessionPanel(context, sync, base_url)
     if not can_control:
@@ -95,7 +98,7 @@ def tab_names(can_control: bool) -> list[tuple[str, str]]:
     tabs = [('Prompt', 'edit_note'), ('Generate', 'tune')]
     if can_control:
         tabs += [('Presets', 'bookmarks'), ('Pipeline', 'hub'), ('LoRA', 'layers'), ('Media', 'perm_media'),
-                 ('Audio', 'graphic_eq'), ('Control', 'cable')]
+                 ('Audio', 'graphic_eq'), ('Control', 'cable'), ('Render', 'movie_creation')]
     return [*tabs, ('Session', 'group')]
 
 
