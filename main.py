@@ -51,9 +51,9 @@ def build(config: settings.Config) -> ServerContext:
     context = ServerContext.build(config)
     app.state.context = context
     errors.install(app)
-    batch_uploads = {f'/api/v1/{family}/upload': max(config.max_blob_bytes, config.max_upload_bytes)
-                     for family in ('generate', 'batch')}  # raw videos and data blobs (`upload-data` too)
-    app.add_middleware(BodyLimit, max_bytes=config.max_upload_bytes, larger=batch_uploads)  # after AccessControl
+    # batch videos and data blobs (`upload`, `upload-data`) stream to disk under the batch service's own 2 GiB limit
+    batch_uploads = ('/api/v1/generate/upload', '/api/v1/batch/upload')
+    app.add_middleware(BodyLimit, max_bytes=config.max_upload_bytes, own_limits=batch_uploads)  # after AccessControl
     app.add_middleware(AccessControl, api_key=config.api_key, offers_per_minute=config.offers_per_minute,
                        uploads_per_minute=config.uploads_per_minute)
     # Open CORS as in Scope without a key; with a key only the origins named in DREAMSTAGE_CORS_ORIGINS.

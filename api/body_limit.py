@@ -17,13 +17,13 @@ MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around an uploaded
 class BodyLimit:
     """ASGI middleware: once a body passes the limit the app sees the client go, then 413; the rest is not read."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, own_limits: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.larger = dict(larger or {})  # path prefix -> its own limit (batch blobs may be 2 GiB)
+        self.own_limits = own_limits  # path prefixes whose routes count against a limit of their own (batch blobs)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope['type'] != 'http':
+        if scope['type'] != 'http' or scope.get('path', '').startswith(self.own_limits):
             await self.app(scope, receive, send)
             return
         limit = self.limit_of(scope)
@@ -64,12 +64,9 @@ class BodyLimit:
             await _refuse(send, limit)  # once the app let go of what it had received (partial files)
 
     def limit_of(self, scope: Scope) -> int:
-        """The most body bytes a request may send: the upload limit (or the path's own), plus room for the parts'
-        headers in multipart."""
-        path = scope.get('path', '')
-        base = next((limit for prefix, limit in self.larger.items() if path.startswith(prefix)), self.max_bytes)
+        """The most body bytes a request may send: the upload limit, plus room for the parts' headers in multipart."""
         multipart = _header(scope, b'content-type').lower().startswith('multipart/')
-        return base + (MULTIPART_OVERHEAD if multipart else 0)
+        return self.max_bytes + (MULTIPART_OVERHEAD if multipart else 0)
 
 
 def _header(scope: Scope, name: bytes) -> str:
