@@ -9,6 +9,9 @@ from pathlib import Path
 VERSION = '0.1.0'
 DEFAULT_PIPELINE = 'dreamfield'
 SCOPE_PIPELINE_IDS = ('longlive', 'streamdiffusionv2', 'krea-realtime-video', 'memflow', 'reward-forcing')
+# pipelines that run the CPU pipeline instead when this machine cannot run them (streamdiffusion: when a Daydream
+# stream's model is not downloaded; the Scope ids: always, they are not built in)
+ALIASED_PIPELINE_IDS = (*SCOPE_PIPELINE_IDS, 'streamdiffusion')
 
 
 @dataclass(slots=True)
@@ -50,13 +53,14 @@ class Config:
     max_named_sessions: int = 64  # shared sessions kept at once (rendering or not)
     max_peers_per_session: int = 16
     video_bitrate: int = 2_500_000
-    pipeline_aliases: dict[str, str] = field(default_factory=lambda: dict.fromkeys(SCOPE_PIPELINE_IDS,
+    pipeline_aliases: dict[str, str] = field(default_factory=lambda: dict.fromkeys(ALIASED_PIPELINE_IDS,
                                                                                    DEFAULT_PIPELINE))
     pipeline_plugins: list[str] = field(default_factory=list)  # extra pipelines as `module:Class`
     connect_timeout: float = 20.0  # seconds a new peer has to connect before it is dropped
     leave_grace: float = 5.0  # seconds a session whose last peer dropped out waits for it to come back
     idle_after: float = 30.0  # seconds without anyone watching before a shared session stops rendering
     expire_after: float = 24 * 3600.0  # seconds without use before a named session ends
+    streams_any_model: bool = False  # Daydream streams may name any model id, not only Daydream's four
 
     @property
     def presets_dir(self) -> Path:
@@ -105,6 +109,7 @@ class Config:
             leave_grace=float(env.get('DREAMSTAGE_LEAVE_GRACE', '5')),
             idle_after=float(env.get('DREAMSTAGE_IDLE_AFTER', '30')),
             expire_after=float(env.get('DREAMSTAGE_SESSION_EXPIRY', str(24 * 3600))),
+            streams_any_model=_truthy(env.get('DREAMSTAGE_STREAMS_ANY_MODEL')),
         )
 
 
@@ -124,10 +129,10 @@ def ice_servers_from_env(env: dict[str, str]) -> list[IceServer]:
 
 
 def pipeline_aliases_from_env(env: dict[str, str]) -> dict[str, str]:
-    """Scope pipeline ids this machine cannot run, mapped to the CPU pipeline (`DREAMSTAGE_PIPELINE_ALIASES`)."""
+    """Pipeline ids this machine cannot run, mapped to the CPU pipeline (`DREAMSTAGE_PIPELINE_ALIASES`)."""
     raw = env.get('DREAMSTAGE_PIPELINE_ALIASES')
     if raw is None:
-        return dict.fromkeys(SCOPE_PIPELINE_IDS, DEFAULT_PIPELINE)
+        return dict.fromkeys(ALIASED_PIPELINE_IDS, DEFAULT_PIPELINE)
     pairs = (item.split('=', 1) for item in raw.split(',') if '=' in item)
     return {alias.strip(): target.strip() for alias, target in pairs}
 

@@ -11,7 +11,22 @@ from fastapi.middleware.cors import CORSMiddleware
 from nicegui import app, background_tasks, ui
 
 import config as settings
-from api import assets, errors, health, login, loras, models, pipelines, plugins, sessions, webrtc, ws_video
+from api import (
+    assets,
+    errors,
+    health,
+    login,
+    loras,
+    models,
+    pipelines,
+    plugins,
+    recordings,
+    sessions,
+    streams,
+    webrtc,
+    whip,
+    ws_video,
+)
 from api import audio as audio_api
 from api.auth import AccessControl
 from rtc.ice import configure_host_addresses
@@ -45,10 +60,10 @@ def build(config: settings.Config) -> ServerContext:
     # Open CORS as in Scope without a key; with a key only the origins named in DREAMSTAGE_CORS_ORIGINS.
     origins = config.cors_origins if config.api_key else ['*']
     app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=['*'], allow_headers=['*'],
-                       allow_credentials=False)
+                       allow_credentials=False, expose_headers=whip.EXPOSED.split(', '))
     for router in (health.router, pipelines.router, models.router, webrtc.router, assets.router, loras.router,
                    plugins.router, sessions.router, sessions.sessions_router, login.router,
-                   ws_video.router, audio_api.router):
+                   ws_video.router, audio_api.router, streams.router, whip.router, recordings.router):
         app.include_router(router)
     pages.register(context)
     audio_page.register(context)
@@ -61,6 +76,7 @@ def startup(context: ServerContext) -> None:
     """Create the server's folders, watch the event loop and the sessions, and pre-load the configured pipeline."""
     background_tasks.create(LOOP_LAG.watch(), name='loop-lag')
     background_tasks.create(context.lifecycle.run(), name='session-lifecycle')
+    background_tasks.create(context.streams.run(), name='streams')
     context.sessions.follow_pipeline_reloads(asyncio.get_running_loop())
     config = context.config
     for folder in (config.models_dir, config.lora_dir, config.assets_dir):
@@ -75,8 +91,11 @@ def startup(context: ServerContext) -> None:
 
 
 async def shutdown(context: ServerContext) -> None:
-    """Stop the audio loops, close every peer (they get `stream_stopped`) and session, then unload pipelines."""
+    """Stop the audio loops, streams and recordings, close every peer (they get `stream_stopped`) and session, then
+    unload pipelines."""
     await asyncio.to_thread(context.audio.stop_all)
+    await context.streams.close_all()
+    await context.recordings.close_all()
     await context.peers.close_all()
     await context.sessions.close_all()
     context.manager.unload_all()

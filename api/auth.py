@@ -17,7 +17,9 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 COOKIE = 'dreamstage_key'
-OPEN_PATHS = ('/health', '/login', '/_nicegui/', '/static/', '/favicon')
+# Open without the key: the stream key in a WHIP URL and the playback id in WHEP/HLS URLs are their credentials
+OPEN_PATHS = ('/health', '/login', '/_nicegui/', '/static/', '/favicon', '/live/', '/playback/')
+DAYDREAM_PATHS = ('/v1/', '/beta/')  # refusals in Daydream's error envelope
 
 
 def rate_limits(offers_per_minute: int, uploads_per_minute: int) -> dict[tuple[str, str], tuple[int, float]]:
@@ -27,6 +29,8 @@ def rate_limits(offers_per_minute: int, uploads_per_minute: int) -> dict[tuple[s
         ('POST', '/api/v1/sessions'): (offers_per_minute, 60.0),
         ('POST', '/whip'): (offers_per_minute, 60.0),
         ('POST', '/v1/streams'): (offers_per_minute, 60.0),
+        ('POST', '/live/'): (offers_per_minute, 60.0),
+        ('POST', '/playback/'): (offers_per_minute, 60.0),
         ('POST', '/api/v1/assets'): (uploads_per_minute, 60.0),
         ('POST', '/api/v1/loras'): (uploads_per_minute, 60.0),
     }
@@ -48,7 +52,7 @@ class AccessControl:
             return
         path: str = scope.get('path', '')
         if scope['type'] == 'http' and (limited := self._rate_limited(scope, path)):
-            await _json(send, 429, {'detail': limited}, [(b'retry-after', b'10')])
+            await _json(send, 429, _body(path, 429, limited), [(b'retry-after', b'10')])
             return
         if self.api_key is None or path.startswith(OPEN_PATHS) or scope.get('method') == 'OPTIONS':
             await self.app(scope, receive, send)
@@ -65,7 +69,7 @@ class AccessControl:
         elif _wants_html(scope):
             await _redirect(send, f'/login?next={quote(path)}')
         else:
-            await _json(send, 401, {'detail': 'An API key is required: send `Authorization: Bearer <key>`.'},
+            await _json(send, 401, _body(path, 401, 'An API key is required: send `Authorization: Bearer <key>`.'),
                         [(b'www-authenticate', b'Bearer')])
 
     def _rate_limited(self, scope: Scope, path: str) -> str | None:
@@ -81,6 +85,14 @@ class AccessControl:
                     return f'Too many requests to {prefix}: at most {count} per {window:.0f} s. Try again shortly.'
                 hits.append(now)
         return None
+
+
+def _body(path: str, status: int, message: str) -> dict[str, Any]:
+    """`{"detail"}`, or Daydream's error envelope on its paths."""
+    if path.startswith(DAYDREAM_PATHS):
+        code = 'UNAUTHORIZED' if status == 401 else 'RATE_LIMITED'
+        return {'success': False, 'error': message, 'code': code, 'status': status, 'detail': message}
+    return {'detail': message}
 
 
 def _presented_key(scope: Scope) -> tuple[str | None, bool]:

@@ -26,8 +26,12 @@ class Recording(Sink):
         self.path: Path | None = None
 
     async def cut(self) -> list[tuple[Path, float]]:
-        """Finish the current part; returns the finished parts (path, seconds), oldest first, and forgets them."""
-        return await self.call(self._cut)
+        """Finish the current part; returns the finished parts (path, seconds), oldest first, and forgets them.
+        The next part starts at once (with a keyframe asked for now)."""
+        parts = await self.call(self._cut)
+        if self.feed is not None:
+            self.feed.request_keyframe()
+        return parts
 
     def write(self, frame: EncodedFrame) -> None:
         if self.muxer is not None and not self.muxer.fits(frame):

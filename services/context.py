@@ -17,7 +17,10 @@ from .downloads import DownloadService
 from .lifecycle import SessionLifecycle
 from .loras import LoraService
 from .presets import Look, PresetStore
+from .recordings import RecordingService
 from .sessions import SessionService
+from .streams import StreamService
+from .whip import WhipService
 
 
 @dataclass(slots=True)
@@ -36,6 +39,9 @@ class ServerContext:
     looks: PresetStore[Look]
     downloads: DownloadService
     audio: AudioService
+    streams: StreamService
+    whip: WhipService
+    recordings: RecordingService
     started_at: float = field(default_factory=time.time)
 
     @classmethod
@@ -47,11 +53,14 @@ class ServerContext:
         manager = PipelineManager(registry, LoadContext(config.models_dir, config.lora_dir, config.assets_dir))
         peers = PeerRegistry(bitrate=config.video_bitrate)
         sessions = SessionService(config, manager, peers)
+        connections = ConnectionService(config, sessions, peers)
+        streams = StreamService(config, sessions, peers, manager)
         return cls(config=config, registry=registry, manager=manager, peers=peers, sessions=sessions,
-                   lifecycle=SessionLifecycle(sessions, peers, config),
-                   connections=ConnectionService(config, sessions, peers),
+                   lifecycle=SessionLifecycle(sessions, peers, config), connections=connections,
                    assets=AssetService(config.assets_dir, config.max_upload_bytes),
                    loras=LoraService(config.lora_dir, config.max_upload_bytes),
                    looks=PresetStore(config.presets_dir, Look),
                    downloads=DownloadService(config, registry),
-                   audio=AudioService(config.assets_dir, config.audio_presets_dir))
+                   audio=AudioService(config.assets_dir, config.audio_presets_dir), streams=streams,
+                   whip=WhipService(config, streams, sessions, peers, connections),
+                   recordings=RecordingService(sessions, peers))
