@@ -1,5 +1,5 @@
-"""A stream's HLS and RTMP outputs: started and stopped as the stream goes live, members of its session's audience
-(so the session renders while they run), all fed by the session's one H.264 encode."""
+"""A stream's HLS and RTMP outputs: HLS while players ask for it, RTMP while the stream is live; members of its
+session's audience (so the session renders while they run), all fed by the session's one H.264 encode."""
 from __future__ import annotations
 
 import asyncio
@@ -18,7 +18,8 @@ PLAYLIST_WAIT = 10.0  # seconds a first playlist request waits for the first seg
 
 
 class StreamOutputs:
-    """The HLS muxer (while the stream is live, or while players ask for it) and the RTMP push (while live)."""
+    """The HLS muxer (started by the first playlist request, stopped when players stop asking) and the RTMP push
+    (while a publisher is connected)."""
 
     def __init__(self, stream_id: str, audience: SessionPeers) -> None:
         self.stream_id = stream_id
@@ -30,9 +31,9 @@ class StreamOutputs:
         self._lock = asyncio.Lock()
 
     async def reconcile(self, live: bool, rtmp_url: str | None) -> None:
-        """Run what should run now: HLS while live or requested lately, RTMP to `rtmp_url` while live."""
+        """Run what should run now: HLS while players ask for it, RTMP to `rtmp_url` while live."""
         async with self._lock:
-            wants_hls = live or time.monotonic() - self.hls_requested < HLS_IDLE
+            wants_hls = time.monotonic() - self.hls_requested < HLS_IDLE
             if wants_hls and self.hls is None:
                 self._start_hls()
             elif not wants_hls and self.hls is not None:
