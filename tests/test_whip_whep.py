@@ -208,3 +208,20 @@ async def test_players_over_the_cap_get_429(http: httpx.AsyncClient, stream: dic
         for player in players:
             await player.stop(http)
         await publisher.stop(http)
+
+
+async def test_a_vp8_publisher_works_too(http: httpx.AsyncClient, stream: dict[str, Any]) -> None:
+    publisher = WhipPublisher(stream['whip_url'], codec='vp8', audio=False)
+    player = WhepPlayer(stream['output_stream_url'])
+    try:
+        response = await publisher.publish(http)
+        assert response.status_code == 201 and 'VP8/90000' in response.text
+        assert (await player.play(http)).status_code == 201
+        await player.wait_frames(10)
+        assert player.stamps()[-1] > 0, 'the frames are the VP8 publisher frames, passed through'
+        document = await wait_for(lambda: _ingesting(http, stream))
+        rtt = document['data']['gateway_status']['ingest_metrics']['stats']['rtt_ms']
+        assert rtt is None or rtt >= 0
+    finally:
+        await player.stop(http)
+        await publisher.stop(http)
