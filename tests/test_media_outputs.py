@@ -64,7 +64,6 @@ async def test_hls_lists_one_second_segments_that_decode(camera: tuple[Camera, S
     hls = HlsOutput(tmp_path)
     hls.start(encoders)
     await wait_for(lambda: hls.playlist.exists() and hls.playlist.read_text().count('.ts') >= 3)
-    await hls.stop()
     playlist = hls.playlist.read_text()
     segments = [line for line in playlist.splitlines() if line.endswith('.ts')]
     durations = [float(line.split(':')[1].rstrip(',')) for line in playlist.splitlines() if line.startswith('#EXTINF')]
@@ -74,6 +73,7 @@ async def test_hls_lists_one_second_segments_that_decode(camera: tuple[Camera, S
         assert path is not None and path.exists()
         frames = decoded(path)
         assert frames and (frames[0].width, frames[0].height) == (320, 240)
+    await hls.stop()
     assert hls.segment('../secret.ts') is None
 
 
