@@ -100,6 +100,26 @@ def step_latencies(flips: list[tuple[float, bool]], brightness: list[tuple[float
     return latencies
 
 
+async def answer_while_loading(server: RunningServer, runs: int = 3) -> list[float]:
+    """Seconds from a WHIP offer to its answer, sent the moment a stream is created (its pipeline still loading)."""
+    durations = []
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        for run in range(runs):
+            size = 384 + 64 * run  # a size no stream loaded yet: a fresh load each time
+            stream = (await http.post('/v1/streams', json={**STREAM, 'params': {'width': size, 'height': size}})).json()
+            publisher = WhipPublisher(stream['whip_url'], CountingCamera(*SIZE))
+            offer = await publisher.offer()
+            begun = time.monotonic()
+            response = await http.post(stream['whip_url'], content=offer, headers={'Content-Type': 'application/sdp'})
+            durations.append(time.monotonic() - begun)
+            loading = (await http.get(f'/v1/streams/{stream["id"]}/status')).json()['status'] == 'starting'
+            assert response.status_code == 201 and loading, 'the answer came while the pipeline loaded'
+            publisher.location = response.headers['location']
+            await publisher.stop(http)
+            await http.delete(f'/v1/streams/{stream["id"]}')
+    return durations
+
+
 async def hls_latency(server: RunningServer, seconds: float) -> tuple[list[float], list[float]]:
     """Milliseconds from a frame leaving the publisher to its segment being listed: for the segment's last frame
     (the newest a player can have) and its first frame."""
@@ -274,6 +294,8 @@ async def main(seconds: float) -> None:
         latencies, fps = await glass_to_glass(dreamfield, seconds, 'step')
         rows += latency_rows('dreamfield WHIP->WHEP (brightness step)', latencies, '')
         rows.append(('dreamfield viewer fps', f'{fps:.1f}', '30'))
+        answers = await answer_while_loading(dreamfield)
+        rows.append(('WHIP answer while the pipeline loads, max s', f'{max(answers):.2f}', '< 5'))
     finally:
         dreamfield.stop()
     print(table(rows, f'Daydream streams on loopback, {SIZE[0]}x{SIZE[1]}, aiortc publisher and viewer, '
