@@ -12,6 +12,7 @@ COPY main.py config.py ./
 COPY api api
 COPY services services
 COPY rtc rtc
+COPY media media
 COPY pipeline pipeline
 COPY ui ui
 COPY audio audio

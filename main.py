@@ -14,7 +14,22 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddle
 from starlette.types import ASGIApp
 
 import config as settings
-from api import assets, errors, health, login, loras, models, pipelines, plugins, sessions, webrtc, ws_video
+from api import (
+    assets,
+    errors,
+    health,
+    login,
+    loras,
+    models,
+    pipelines,
+    plugins,
+    recordings,
+    sessions,
+    streams,
+    webrtc,
+    whip,
+    ws_video,
+)
 from api import audio as audio_api
 from api import batch as batch_api
 from api.auth import AccessControl
@@ -59,11 +74,11 @@ def build(config: settings.Config) -> ServerContext:
     # Open CORS as in Scope without a key; with a key only the origins named in DREAMSTAGE_CORS_ORIGINS.
     origins = config.cors_origins if config.api_key else ['*']
     app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=['*'], allow_headers=['*'],
-                       allow_credentials=False)
+                       allow_credentials=False, expose_headers=whip.EXPOSED.split(', '))
     for router in (health.router, pipelines.router, models.router, webrtc.router, assets.router, loras.router,
                    plugins.router, sessions.router, sessions.sessions_router, login.router,
                    ws_video.router, audio_api.router, osc_router, tempo_router, modulation_router,
-                   midi_router, *batch_api.routers):
+                   midi_router, *batch_api.routers, streams.router, whip.router, recordings.router):
         app.include_router(router)
     pages.register(context)
     audio_page.register(context)
@@ -79,6 +94,7 @@ def startup(context: ServerContext) -> None:
     background_tasks.create(context.lifecycle.run(), name='session-lifecycle')
     background_tasks.create(context.control.start(), name='control')  # OSC, MIDI inputs, the control loop
     background_tasks.create(context.batch.run_sweeps(), name='batch-sweeps')
+    background_tasks.create(context.streams.run(), name='streams')
     context.sessions.follow_pipeline_reloads(asyncio.get_running_loop())
     config = context.config
     for folder in (config.models_dir, config.lora_dir, config.assets_dir):
@@ -95,11 +111,13 @@ def startup(context: ServerContext) -> None:
 
 
 async def shutdown(context: ServerContext) -> None:
-    """Stop the audio loops and the control surfaces, close every peer (each hears `stream_stopped`) and session,
-    then unload pipelines; uvicorn has already ended the requests still running after `GRACEFUL_SHUTDOWN` seconds
-    (an upload cut short removes its partial file)."""
+    """Stop the audio loops, the control surfaces, streams and recordings, close every peer (each hears
+    `stream_stopped`) and session, then unload pipelines; uvicorn has already ended the requests still running after
+    `GRACEFUL_SHUTDOWN` seconds (an upload cut short removes its partial file)."""
     await asyncio.to_thread(context.audio.stop_all)
     await context.control.stop()
+    await context.streams.close_all()
+    await context.recordings.close_all()
     await context.peers.close_all()
     await context.sessions.close_all()
     context.manager.unload_all(collect=False)  # the process ends: no garbage collection (most of a second)

@@ -19,11 +19,14 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 COOKIE = 'dreamstage_key'
-OPEN_PATHS = ('/health', '/login')  # open to every method
+# Open to every method: health, login, and Daydream's WHIP/WHEP/HLS URLs (their stream key or playback id is the
+# credential)
+OPEN_PATHS = ('/health', '/login', '/live/', '/playback/')
 # Open to GET and HEAD only: the files a page loads (NiceGUI's versioned scripts and styles, ours, the icon).
 # NiceGUI's routes that take data (`/_nicegui/client/<id>/upload/<element>`, the `/_nicegui_ws/` socket) need the key.
 OPEN_READS = (f'/_nicegui/{NICEGUI_VERSION}/', '/static/', '/favicon')
 READ_METHODS = ('GET', 'HEAD')
+DAYDREAM_PATHS = ('/v1/', '/beta/')  # refusals in Daydream's error envelope
 
 
 def rate_limits(offers_per_minute: int, uploads_per_minute: int) -> dict[tuple[str, str], tuple[int, float]]:
@@ -33,6 +36,8 @@ def rate_limits(offers_per_minute: int, uploads_per_minute: int) -> dict[tuple[s
         ('POST', '/api/v1/sessions'): (offers_per_minute, 60.0),
         ('POST', '/whip'): (offers_per_minute, 60.0),
         ('POST', '/v1/streams'): (offers_per_minute, 60.0),
+        ('POST', '/live/'): (offers_per_minute, 60.0),
+        ('POST', '/playback/'): (offers_per_minute, 60.0),
         ('POST', '/api/v1/assets'): (uploads_per_minute, 60.0),
         ('POST', '/api/v1/loras'): (uploads_per_minute, 60.0),
         ('POST', '/_nicegui/client/'): (uploads_per_minute, 60.0),  # the studio's upload elements
@@ -57,7 +62,7 @@ class AccessControl:
             return
         path: str = scope.get('path', '')
         if scope['type'] == 'http' and (limited := self._rate_limited(scope, path)):
-            await _json(send, 429, {'detail': limited}, [(b'retry-after', b'10')])
+            await _json(send, 429, _body(path, 429, limited), [(b'retry-after', b'10')])
             return
         if self.api_key is None or _is_open(scope, path):
             await self.app(scope, receive, send)
@@ -75,7 +80,7 @@ class AccessControl:
             await _redirect(send, f'/login?next={quote(path)}')
         else:
             unread_body = [(b'connection', b'close')] if _has_body(scope) else []  # a stranger's upload is not read
-            await _json(send, 401, {'detail': 'An API key is required: send `Authorization: Bearer <key>`.'},
+            await _json(send, 401, _body(path, 401, 'An API key is required: send `Authorization: Bearer <key>`.'),
                         [(b'www-authenticate', b'Bearer'), *unread_body])
 
     def _rate_limited(self, scope: Scope, path: str) -> str | None:
@@ -106,6 +111,14 @@ def _is_open(scope: Scope, path: str) -> bool:
 def _has_body(scope: Scope) -> bool:
     headers = dict(scope.get('headers', []))
     return headers.get(b'content-length', b'0').strip() not in (b'', b'0') or b'transfer-encoding' in headers
+
+
+def _body(path: str, status: int, message: str) -> dict[str, Any]:
+    """`{"detail"}`, or Daydream's error envelope on its paths."""
+    if path.startswith(DAYDREAM_PATHS):
+        code = 'UNAUTHORIZED' if status == 401 else 'RATE_LIMITED'
+        return {'success': False, 'error': message, 'code': code, 'status': status, 'detail': message}
+    return {'detail': message}
 
 
 def _presented_key(scope: Scope) -> tuple[str | None, bool]:

@@ -57,6 +57,8 @@ async def offer(body: Offer, context: Context, session: str | None = None, token
     label = str(initial.pop('client_label', '') or '')[:40] or None
     answer = await context.connections.offer(body.sdp, body.type, initial, session_id=str(join_id) if join_id else None,
                                              token=str(join_token) if join_token else None, label=label)
+    if initial.get('recording') is True:  # Scope: `initialParameters.recording` records from the start
+        await context.recordings.start(answer.peer.session)
     return {'sdp': answer.sdp, 'type': answer.type, 'sessionId': answer.peer.id}
 
 

@@ -36,6 +36,7 @@ class PipelineWorker:
         self.conditioner: PromptConditioner | None = None
         self.pacer: FramePacer | None = None
         self.sleeping = False  # waiting for someone to watch (no chunk is being made)
+        self.input_latency: float | None = None  # seconds from the newest input frame's arrival to its output
 
     def start(self) -> None:
         self.thread.start()
@@ -92,12 +93,13 @@ class PipelineWorker:
                 session.state.wait_for_change(0.1)
                 next_tick = time.monotonic()
                 continue
-            inputs = None
+            inputs, received_at = None, None
             if session.input_mode == 'video':
                 taken = session.inputs.take(info.chunk_size, timeout=0.1)
                 if taken is None:
                     continue
                 inputs = [frame.to_rgb(*self._input_size()) for frame in taken]
+                received_at = getattr(taken[-1], 'received_at', None)
             elif pacer is None:
                 delay = next_tick - time.monotonic()
                 if delay > 0 and self.stop_event.wait(delay):
@@ -129,6 +131,8 @@ class PipelineWorker:
             self.generate_seconds += time.perf_counter() - begun
             self.generate_cpu_seconds += time.thread_time() - begun_cpu
             self.chunks += 1
+            if received_at is not None and frames:
+                self.input_latency = time.time() - received_at
             if pacer:
                 if not pacer.put(frames, params.version, params.values):
                     break

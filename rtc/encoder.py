@@ -28,6 +28,8 @@ class EncodedFrame:
     keyframe: bool
     seq: int
     source_seq: int
+    width: int = 0
+    height: int = 0
 
     def packet(self) -> av.Packet:
         packet = av.Packet(self.data)

@@ -64,7 +64,8 @@ class SharedEncoder(LatestFanout[EncodedFrame]):
             data, keyframe = await loop.run_in_executor(None, self.encoder.encode, frame.image, pts, force)
             if data:
                 seq = self.latest_seq + 1
-                self.publish(EncodedFrame(data, pts, keyframe, seq, frame.seq), seq)
+                height, width = frame.image.shape[:2]
+                self.publish(EncodedFrame(data, pts, keyframe, seq, frame.seq, width, height), seq)
 
 
 class EncodedVideoTrack(MediaStreamTrack):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
 from config import Config
@@ -19,8 +19,9 @@ class OfferError(ValueError):
 
 
 async def answer_offer(sdp: str, sdp_type: str, attachment: SessionPeers, config: Config, *, role: Role = 'control',
-                       peer_id: str | None = None, label: str | None = None) -> Peer:
-    """Create the peer for a client offer; the answer is in `peer.pc.localDescription`."""
+                       peer_id: str | None = None, label: str | None = None, prefer: str | None = None) -> Peer:
+    """Create the peer for a client offer; the answer is in `peer.pc.localDescription`. `prefer` ('h264') puts that
+    codec first when the client offers it (WHEP players share the session's H.264 encode with its muxers)."""
     if sdp_type != 'offer':
         raise OfferError(f"type must be 'offer', not {sdp_type!r}")
     if 'm=video' not in sdp:
@@ -32,6 +33,8 @@ async def answer_offer(sdp: str, sdp_type: str, attachment: SessionPeers, config
     session = attachment.session
     try:
         sender = pc.addTrack(peer.track)
+        if prefer:
+            prefer_codec(next(t for t in pc.getTransceivers() if t.sender is sender), prefer)
         if session.audio_output is not None and 'm=audio' in sdp:
             pc.addTrack(session.audio_output.create_track())
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type='offer'))
@@ -46,6 +49,13 @@ async def answer_offer(sdp: str, sdp_type: str, attachment: SessionPeers, config
     attachment.join(peer)
     log.info('session %s: %s peer %s answered with %s', session.id[:8], role, peer.id[:8], peer.track.codec)
     return peer
+
+
+def prefer_codec(transceiver: RTCRtpTransceiver, codec: str) -> None:
+    """Offer `codec` first, then the others (the answer follows these preferences)."""
+    available = RTCRtpSender.getCapabilities('video').codecs
+    preferred = [c for c in available if c.mimeType.lower() == f'video/{codec}']
+    transceiver.setCodecPreferences(preferred + [c for c in available if c not in preferred])
 
 
 async def add_candidate(peer: Peer, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 import av
@@ -18,10 +19,11 @@ log = logging.getLogger(__name__)
 class AvInputFrame:
     """A received video frame, converted to RGB only when the worker asks for it."""
 
-    __slots__ = ('frame',)
+    __slots__ = ('frame', 'received_at')
 
     def __init__(self, frame: av.VideoFrame) -> None:
         self.frame = frame
+        self.received_at = time.time()  # for the input-to-output latency the worker measures
 
     def to_rgb(self, width: int | None, height: int | None) -> np.ndarray:
         if width and height:

@@ -20,7 +20,10 @@ from .downloads import DownloadService
 from .lifecycle import SessionLifecycle
 from .loras import LoraService
 from .presets import Look, PresetStore
+from .recordings import RecordingService
 from .sessions import SessionService
+from .streams import StreamService
+from .whip import WhipService
 
 
 @dataclass(slots=True)
@@ -41,6 +44,9 @@ class ServerContext:
     audio: AudioService
     control: ControlService
     batch: BatchService
+    streams: StreamService
+    whip: WhipService
+    recordings: RecordingService
     started_at: float = field(default_factory=time.time)
 
     @classmethod
@@ -57,10 +63,13 @@ class ServerContext:
         audio = AudioService(config.assets_dir, config.audio_presets_dir)
         control = ControlService(config, sessions, audio, looks, manager, registry)
         assets.stored_listeners.append(control.tempo.uploaded)  # songs are analysed once, on upload
+        connections = ConnectionService(config, sessions, peers)
+        streams = StreamService(config, sessions, peers, manager)
         return cls(config=config, registry=registry, manager=manager, peers=peers, sessions=sessions,
-                   lifecycle=SessionLifecycle(sessions, peers, config),
-                   connections=ConnectionService(config, sessions, peers),
+                   lifecycle=SessionLifecycle(sessions, peers, config), connections=connections,
                    assets=assets, loras=LoraService(config.lora_dir, config.max_upload_bytes), looks=looks,
                    downloads=DownloadService(config, registry), audio=audio, control=control,
                    batch=BatchService(manager, BatchFiles(config.data_dir / 'batch', config.batch_ttl),
-                                      config.max_blob_bytes))
+                                      config.max_blob_bytes),
+                   streams=streams, whip=WhipService(config, streams, sessions, peers, connections),
+                   recordings=RecordingService(sessions, peers))

@@ -6,6 +6,7 @@ class ServiceError(Exception):
     """Something the caller asked for cannot be done; the text says why and what to do instead."""
 
     status = 400  # the HTTP status `api/` answers with
+    retry_after: float | None = None  # seconds after which asking again may work (a `Retry-After` header)
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -54,3 +55,21 @@ class LimitReached(ServiceError):
 
 class NotReady(ServiceError):
     """The server cannot do it yet (no pipeline loaded)."""
+
+
+class UnsupportedMediaType(ServiceError):
+    """A body of the wrong content type (WHIP and WHEP take `application/sdp`)."""
+
+    status = 415
+
+
+class PreconditionFailed(ServiceError):
+    """A conditional request whose condition does not hold (a WHIP `If-Match` naming another ICE session)."""
+
+    status = 412
+
+
+class NotYet(NotFound):
+    """Something that will exist shortly (a stream's first output frame): ask again after `retry_after` seconds."""
+
+    retry_after = 1.0

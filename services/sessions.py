@@ -30,6 +30,7 @@ class SessionService:
         self.manager = manager
         self.peers = peers
         self.sessions: dict[str, Session] = {}
+        self.own_pipelines: set[str] = set()  # sessions that keep their own pipeline when the loaded one changes
         peers.audience_listeners.append(self._on_audience_changed)
 
     def get(self, session_id: str) -> Session | None:
@@ -53,10 +54,12 @@ class SessionService:
         return [s for s in self.running() if not s.shared or s.rendering.is_set()]
 
     def create(self, initial: dict[str, Any] | None = None, *, kind: Kind = 'ephemeral',
-               name: str | None = None) -> Session:
+               name: str | None = None, pipeline: tuple[Pipeline, str] | None = None) -> Session:
         """A new session on the loaded pipeline (or the one `pipeline_ids` names), not rendering yet.
 
         While the pipeline is still loading the session starts on standby and moves on to it once it is ready.
+        `pipeline` (an instance and its id) gives the session a pipeline of its own instead, which it keeps when the
+        loaded one changes (Daydream streams load theirs).
         Raises NotReady without a pipeline, Unprocessable for invalid parameters, LimitReached over the limit of
         shared sessions (`admit` checks the limit of rendering sessions when the first consumer comes).
         """
@@ -64,14 +67,17 @@ class SessionService:
         if kind != 'ephemeral' and sum(s.shared for s in self.running()) >= self.config.max_named_sessions:
             raise LimitReached(f'Too many sessions: this server keeps at most {self.config.max_named_sessions} '
                                'shared sessions (DREAMSTAGE_MAX_NAMED_SESSIONS). End one first.')
-        pipeline, pipeline_id = self._pipeline_for(initial.get('pipeline_ids'))
+        own = pipeline is not None
+        instance, pipeline_id = pipeline or self._pipeline_for(initial.get('pipeline_ids'))
         try:
-            session = Session(pipeline, pipeline_id=pipeline_id, input_mode=initial.get('input_mode'),
+            session = Session(instance, pipeline_id=pipeline_id, input_mode=initial.get('input_mode'),
                               initial=initial, stamp_frames=self.config.stamp_frames, kind=kind, name=name)
         except InvalidParameters as error:
             raise Unprocessable(f'Invalid initialParameters: {error}') from None
         session.tokens = new_tokens()
         self.sessions[session.id] = session
+        if own:
+            self.own_pipelines.add(session.id)
         session.stop_listeners.append(lambda _error: self._forget(session.id))
         self.peers.attachment(session)
         return session
@@ -126,7 +132,7 @@ class SessionService:
             if pipeline is None:
                 return
             for session in self.running():
-                if session.pipeline is not pipeline:
+                if session.pipeline is not pipeline and session.id not in self.own_pipelines:
                     asyncio.run_coroutine_threadsafe(session.switch_pipeline(pipeline, chain[-1]), loop)
 
         self.manager.on_loaded.append(on_loaded)
@@ -152,6 +158,7 @@ class SessionService:
 
     def _forget(self, session_id: str) -> None:
         self.sessions.pop(session_id, None)
+        self.own_pipelines.discard(session_id)
 
     def _on_audience_changed(self, audience: SessionPeers, clean: bool) -> None:
         """Someone came: the session renders. The last one went: an ephemeral session ends at once if they left

@@ -72,6 +72,21 @@ def batch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSe
         running.stop()
 
 
+@pytest.fixture(scope='session')
+def media_server() -> Iterator[RunningServer]:
+    """A server for Daydream streams' media: no pipeline of its own; a stream whose model is not here runs a
+    passthrough (which loads only while no `hold-loads` file is beside its models folder)."""
+    running = RunningServer(pipeline='none', env={
+        'DREAMSTAGE_PIPELINES': 'tests.held_pipeline:HeldPassthroughPipeline',
+        'DREAMSTAGE_PIPELINE_ALIASES': 'streamdiffusion=held-passthrough',
+        'DREAMSTAGE_MAX_PEERS_PER_SESSION': '6'})
+    try:
+        running.wait_ready(loaded=False)
+        yield running
+    finally:
+        running.stop()
+
+
 # --- the studio: NiceGUI user simulation of main.py ---
 
 pytest_plugins = ['nicegui.testing.user_plugin']  # the `user` and `create_user` fixtures

@@ -140,3 +140,22 @@ def stored(server: RunningServer) -> list[str]:
     """The files in the server's assets and LoRA folders."""
     return sorted(path.name for folder in (server.assets_dir, server.lora_dir) if folder.exists()
                   for path in folder.rglob('*') if path.is_file())
+
+
+def test_daydream_clients_send_the_key_as_bearer_and_media_urls_carry_their_own(keyed_server: RunningServer) -> None:
+    """`/v1/streams` needs the key (refused in Daydream's envelope); WHIP, WHEP and HLS URLs are open: the stream key
+    and the playback id in them are the credentials, as on Daydream."""
+    url = keyed_server.url
+    refused = httpx.post(f'{url}/v1/streams', json={'pipeline': 'streamdiffusion', 'params': {}})
+    assert refused.status_code == 401
+    assert refused.json()['success'] is False and refused.json()['code'] == 'UNAUTHORIZED'
+    bearer = {'Authorization': f'Bearer {KEY}'}
+    created = httpx.post(f'{url}/v1/streams', json={'pipeline': 'streamdiffusion', 'params': {}}, headers=bearer)
+    assert created.status_code == 201, created.text
+    stream = created.json()
+    try:
+        assert httpx.options(stream['whip_url']).status_code == 204
+        assert httpx.options(stream['output_stream_url']).status_code == 204
+        assert httpx.get(f'{url}/v1/streams/{stream["id"]}').status_code == 401
+    finally:
+        httpx.delete(f'{url}/v1/streams/{stream["id"]}', headers=bearer)

@@ -119,3 +119,24 @@ async def test_an_ended_session_says_so_on_its_page(studio: User) -> None:
     await asyncio.sleep(1.2)
     assert any('has ended' in message for message in studio.notify.messages)
 
+
+
+async def test_a_daydream_streams_session_tab_shows_its_urls(studio: User) -> None:
+    await studio.open('/')
+    context = app.state.context
+    stream = context.streams.create({'pipeline': 'streamdiffusion', 'params': {'prompt': 'a tide pool'}})
+    try:
+        await studio.open(f'/s/{stream.session.id}?token={stream.session.tokens["control"]}')
+        await studio.should_see(f'stream {stream.id}')
+        studio.find('Session').click()
+        for marker, path in (('stream-whip', f'/live/video-to-video/{stream.stream_key}/whip'),
+                             ('stream-whep', f'/playback/{stream.playback_id}/whep'),
+                             ('stream-hls', f'/playback/{stream.playback_id}/hls/index.m3u8')):
+            await studio.should_see(marker=marker)
+            assert studio.find(marker=marker).elements.pop().value.endswith(path)  # type: ignore[attr-defined]
+        await studio.open(f'/s/{stream.session.id}?token={stream.session.tokens["view"]}')
+        studio.find('Session').click()
+        await studio.should_see(marker='stream-whep')
+        await studio.should_not_see(marker='stream-whip')
+    finally:
+        await context.streams.delete(stream)

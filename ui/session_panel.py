@@ -8,6 +8,7 @@ from nicegui import ui
 from pipeline.session import Change
 from services.access import Role
 from services.context import ServerContext
+from services.stream_views import urls
 
 from .shortcuts import shortcut_table
 from .sync import SessionSync
@@ -36,6 +37,13 @@ class SessionPanel:
                             .mark(f'link-{role}')
                         ui.button(icon='content_copy', on_click=lambda u=url: ui.clipboard.write(u)) \
                             .props('flat round dense size=sm').tooltip(f'Copy the {role} link')
+        if (stream := context.streams.of_session(session.id)) is not None:
+            stream_urls = urls(stream, base_url)
+            shown = [('WHIP (publish)', 'whip', stream_urls.whip)] if sync.can_control else []
+            shown += [('WHEP (watch)', 'whep', stream_urls.whep), ('HLS (watch)', 'hls', stream_urls.hls)]
+            with section('Daydream stream', 'cell_tower', hint=stream.id):
+                for label, key, url in shown:
+                    copy_row(label, url, f'stream-{key}')
         with section('Recent changes', 'history'):
             self.log = ui.column().classes('w-full gap-0 ds-log').mark('change-log')
         with section('Keyboard', 'keyboard'):
@@ -74,3 +82,12 @@ class SessionPanel:
                         ui.label(change.source).classes('font-mono text-xs w-24 truncate')
                         ui.label(', '.join(change.keys)).classes('text-xs grow truncate')
 
+
+
+def copy_row(label: str, url: str, marker: str) -> None:
+    """A labelled read-only URL with a copy button."""
+    with ui.row().classes('w-full items-center no-wrap gap-1'):
+        ui.label(label.split(' ')[0]).classes('ds-hint w-10')
+        ui.input(value=url).props('dense readonly borderless').classes('grow font-mono text-xs').mark(marker)
+        ui.button(icon='content_copy', on_click=lambda: ui.clipboard.write(url)) \
+            .props('flat round dense size=sm').tooltip(f'Copy the {label} URL')
