@@ -9,9 +9,6 @@ from pathlib import Path
 VERSION = '0.1.0'
 DEFAULT_PIPELINE = 'dreamfield'
 SCOPE_PIPELINE_IDS = ('longlive', 'streamdiffusionv2', 'krea-realtime-video', 'memflow', 'reward-forcing')
-# pipelines that run the CPU pipeline instead when this machine cannot run them (streamdiffusion: when a Daydream
-# stream's model is not downloaded; the Scope ids: always, they are not built in)
-ALIASED_PIPELINE_IDS = (*SCOPE_PIPELINE_IDS, 'streamdiffusion')
 
 
 @dataclass(slots=True)
@@ -53,7 +50,7 @@ class Config:
     max_named_sessions: int = 64  # shared sessions kept at once (rendering or not)
     max_peers_per_session: int = 16
     video_bitrate: int = 2_500_000
-    pipeline_aliases: dict[str, str] = field(default_factory=lambda: dict.fromkeys(ALIASED_PIPELINE_IDS,
+    pipeline_aliases: dict[str, str] = field(default_factory=lambda: dict.fromkeys(SCOPE_PIPELINE_IDS,
                                                                                    DEFAULT_PIPELINE))
     pipeline_plugins: list[str] = field(default_factory=list)  # extra pipelines as `module:Class`
     connect_timeout: float = 20.0  # seconds a new peer has to connect before it is dropped
@@ -68,6 +65,7 @@ class Config:
     batch_ttl: float = 3600.0  # seconds a batch upload or output is kept after its last use
     max_blob_bytes: int = 2 * 1024**3  # the largest batch data blob (Scope's 2 GiB)
     streams_any_model: bool = False  # Daydream streams may name any model id, not only Daydream's four
+    stream_fallback: str | None = DEFAULT_PIPELINE  # what a Daydream stream runs while its model is not downloaded
 
     @property
     def presets_dir(self) -> Path:
@@ -130,6 +128,7 @@ class Config:
             batch_ttl=float(env.get('DREAMSTAGE_BATCH_TTL', '3600')),
             max_blob_bytes=int(env.get('DREAMSTAGE_MAX_BLOB_MB', '2048')) * 1024 * 1024,
             streams_any_model=_truthy(env.get('DREAMSTAGE_STREAMS_ANY_MODEL')),
+            stream_fallback=env.get('DREAMSTAGE_STREAM_FALLBACK', DEFAULT_PIPELINE) or None,
         )
 
 
@@ -150,11 +149,11 @@ def ice_servers_from_env(env: dict[str, str]) -> list[IceServer]:
 
 def pipeline_aliases_from_env(env: dict[str, str]) -> dict[str, str]:
     """Pipeline ids mapped to the CPU pipeline (`DREAMSTAGE_PIPELINE_ALIASES`): ids without a pipeline here always run
-    it; registered pipelines (`longlive`, `streamdiffusionv2`, `streamdiffusion`) run it while their weights are
-    absent (see PipelineRegistry.runnable)."""
+    it; registered pipelines (`longlive`, `streamdiffusionv2`) run it while their weights are absent (see
+    PipelineRegistry.runnable)."""
     raw = env.get('DREAMSTAGE_PIPELINE_ALIASES')
     if raw is None:
-        return dict.fromkeys(ALIASED_PIPELINE_IDS, DEFAULT_PIPELINE)
+        return dict.fromkeys(SCOPE_PIPELINE_IDS, DEFAULT_PIPELINE)
     pairs = (item.split('=', 1) for item in raw.split(',') if '=' in item)
     return {alias.strip(): target.strip() for alias, target in pairs}
 

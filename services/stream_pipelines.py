@@ -48,25 +48,31 @@ class Lease:
 class StreamPipelines:
     """Loads and shares the streams' pipelines, checked by the same rules as Scope's load requests."""
 
-    def __init__(self, manager: PipelineManager, aliases: dict[str, str]) -> None:
+    def __init__(self, manager: PipelineManager, aliases: dict[str, str], fallback: str | None = None) -> None:
         self.manager = manager
         self.aliases = aliases
+        self.fallback = fallback  # what runs when the asked-for pipeline cannot and it has no alias
         self.leases: dict[tuple[str, tuple[tuple[str, Any], ...]], Lease] = {}
 
     def resolve(self, pipeline_id: str, load_params: dict[str, Any]) -> Target:
-        """The pipeline to run for a request: the one asked for when its weights are here, else its alias (when
-        `DREAMSTAGE_PIPELINE_ALIASES` names one); raises LoadRequestError when neither can run."""
+        """The pipeline to run for a request: the one asked for when it can run here; else its stand-in (the registry's
+        alias while its weights are absent, or the streams' fallback, `DREAMSTAGE_STREAM_FALLBACK`); raises
+        LoadRequestError when neither can run."""
         try:
-            self.manager.validate([(pipeline_id, pipeline_id, load_params)])
-            return Target.of(pipeline_id, load_params, pipeline_id)
+            item = self.manager.validate([(pipeline_id, pipeline_id, load_params)])[0]
         except LoadRequestError as error:
-            alias = self.aliases.get(pipeline_id)
-            if not alias:
-                raise LoadRequestError(f'{error} (no alias is configured for {pipeline_id}: '
-                                       'DREAMSTAGE_PIPELINE_ALIASES)') from None
-            size: dict[str, Any] = {key: load_params[key] for key in ('width', 'height') if key in load_params}
-            self.manager.validate([(alias, alias, size)])
-            return Target.of(alias, size, pipeline_id, fallback_reason=str(error))
+            if not self.fallback:
+                raise LoadRequestError(f'{error} (no stand-in is configured for streams: '
+                                       'DREAMSTAGE_STREAM_FALLBACK)') from None
+            return self._stand_in(self.fallback, load_params, pipeline_id, str(error))
+        if item.substitution is None:
+            return Target.of(pipeline_id, load_params, pipeline_id)
+        return self._stand_in(item.spec.info.id, load_params, pipeline_id, item.substitution)
+
+    def _stand_in(self, runs: str, load_params: dict[str, Any], asked_for: str, reason: str) -> Target:
+        size: dict[str, Any] = {key: load_params[key] for key in ('width', 'height') if key in load_params}
+        self.manager.validate([(runs, runs, size)])
+        return Target.of(runs, size, asked_for, fallback_reason=reason)
 
     def acquire(self, target: Target) -> Lease:
         """A lease on the target's pipeline; `await lease.ready` gives the instance (or raises the load error)."""

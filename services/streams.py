@@ -80,7 +80,7 @@ class StreamService:
         self.config = config
         self.sessions = sessions
         self.peers = peers
-        self.pipelines = StreamPipelines(manager, config.pipeline_aliases)
+        self.pipelines = StreamPipelines(manager, config.pipeline_aliases, config.stream_fallback)
         self.streams: dict[str, Stream] = {}
 
     def all(self) -> list[Stream]:

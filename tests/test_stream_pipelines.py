@@ -1,5 +1,5 @@
 """Which pipeline a Daydream stream runs: StreamDiffusion when the model is here (tiny random weights in Hugging Face
-layout), the configured alias when it is not, a clear error when aliases are off."""
+layout), the configured stand-in when it is not, a clear error when stand-ins are off."""
 from __future__ import annotations
 
 import asyncio
@@ -18,10 +18,12 @@ from services.streams import Stream
 from .test_streamdiffusion_models import tiny_models_home
 
 
-async def context_for(models_dir: Path, aliases: str | None = None) -> ServerContext:
+async def context_for(models_dir: Path, aliases: str | None = None, fallback: str | None = None) -> ServerContext:
     env = {'DREAMSTAGE_MODELS_DIR': str(models_dir), 'HF_HUB_OFFLINE': '1'}
     if aliases is not None:
         env['DREAMSTAGE_PIPELINE_ALIASES'] = aliases
+    if fallback is not None:
+        env['DREAMSTAGE_STREAM_FALLBACK'] = fallback
     config = Config.from_env(env)
     return ServerContext.build(config, registry=default_registry(config.pipeline_aliases, installed_plugins=False))
 
@@ -76,12 +78,12 @@ async def test_a_missing_model_runs_the_alias_and_says_so(tiny_models: ServerCon
 
 
 async def test_without_an_alias_a_missing_model_is_an_error_that_says_why(tmp_path: Path) -> None:
-    context = await context_for(tmp_path / 'models', aliases='')
+    context = await context_for(tmp_path / 'models', aliases='', fallback='')
     try:
         stream = context.streams.create({'pipeline': 'streamdiffusion', 'params': {'model_id':
                                                                                    'stabilityai/sdxl-turbo'}})
         status = flat_status(stream, context.peers)
         assert status['status'] == 'error' and status['running_pipeline'] == 'standby'
-        assert 'sdxl-turbo' in status['error_message'] and 'DREAMSTAGE_PIPELINE_ALIASES' in status['error_message']
+        assert 'sdxl-turbo' in status['error_message'] and 'DREAMSTAGE_STREAM_FALLBACK' in status['error_message']
     finally:
         await context.streams.close_all()
