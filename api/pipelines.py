@@ -61,5 +61,5 @@ def pipeline_status(context: Context) -> dict[str, Any]:
 
 @router.get('/pipelines/schemas')
 def pipeline_schemas(context: Context) -> dict[str, Any]:
-    """Every registered pipeline's declaration, in Scope's shape."""
-    return {'pipelines': {pid: pipeline_meta(spec.info) for pid, spec in context.registry.specs.items()}}
+    """Every pipeline a client may load, in Scope's shape; an alias is listed under its own id, named for what runs."""
+    return {'pipelines': {pid: pipeline_meta(info, pid, name) for pid, info, name in context.registry.listed()}}
