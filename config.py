@@ -33,6 +33,7 @@ class Config:
     preload_pipeline: str | None = None
     verbose: bool = False
     hf_token: str | None = None
+    civitai_token: str | None = None
     hf_endpoint: str | None = None  # another Hugging Face hub (HF_ENDPOINT), e.g. a mirror
     ice_servers: list[IceServer] = field(default_factory=list)
     ice_hosts: list[str] = field(default_factory=list)
@@ -57,11 +58,17 @@ class Config:
     leave_grace: float = 5.0  # seconds a session whose last peer dropped out waits for it to come back
     idle_after: float = 30.0  # seconds without anyone watching before a shared session stops rendering
     expire_after: float = 24 * 3600.0  # seconds without use before a named session ends
+    scope_ui_dir: Path | None = None  # a built `frontend/dist` of Scope's web app, served at /scope
 
     @property
     def presets_dir(self) -> Path:
         """Where saved looks live (beside the assets folder)."""
         return self.assets_dir.parent / 'presets'
+
+    @property
+    def settings_dir(self) -> Path:
+        """Where the server keeps what Scope's app asks it to remember: onboarding, stored keys, DMX mappings."""
+        return self.models_dir.parent / 'settings'
 
     @property
     def audio_presets_dir(self) -> Path:
@@ -82,6 +89,7 @@ class Config:
             preload_pipeline=env.get('PIPELINE') or None,
             verbose=_truthy(env.get('VERBOSE_LOGGING')),
             hf_token=env.get('HF_TOKEN') or None,
+            civitai_token=env.get('CIVITAI_API_TOKEN') or None,
             hf_endpoint=env.get('HF_ENDPOINT') or None,
             ice_servers=ice_servers_from_env(env),
             ice_hosts=_split(env.get('DREAMSTAGE_ICE_HOSTS', '')),
@@ -105,6 +113,7 @@ class Config:
             leave_grace=float(env.get('DREAMSTAGE_LEAVE_GRACE', '5')),
             idle_after=float(env.get('DREAMSTAGE_IDLE_AFTER', '30')),
             expire_after=float(env.get('DREAMSTAGE_SESSION_EXPIRY', str(24 * 3600))),
+            scope_ui_dir=Path(env['DREAMSTAGE_SCOPE_UI']).expanduser() if env.get('DREAMSTAGE_SCOPE_UI') else None,
         )
 
 

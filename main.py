@@ -11,7 +11,27 @@ from fastapi.middleware.cors import CORSMiddleware
 from nicegui import app, background_tasks, ui
 
 import config as settings
-from api import assets, errors, health, login, loras, models, pipelines, plugins, sessions, webrtc, ws_video
+from api import (
+    assets,
+    cloud,
+    dmx,
+    errors,
+    health,
+    input_sources,
+    keys,
+    login,
+    logs,
+    loras,
+    models,
+    nodes,
+    onboarding,
+    pipelines,
+    plugins,
+    scope_web,
+    sessions,
+    webrtc,
+    ws_video,
+)
 from api import audio as audio_api
 from api.auth import AccessControl
 from rtc.ice import configure_host_addresses
@@ -36,8 +56,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def build(config: settings.Config) -> ServerContext:
     """Wire routers, pages and lifecycle hooks onto NiceGUI's FastAPI app."""
-    configure_host_addresses(config.ice_hosts)
     context = ServerContext.build(config)
+    context.logbook.install()
+    configure_host_addresses(config.ice_hosts)
     app.state.context = context
     errors.install(app)
     app.add_middleware(AccessControl, api_key=config.api_key, offers_per_minute=config.offers_per_minute,
@@ -48,8 +69,11 @@ def build(config: settings.Config) -> ServerContext:
                        allow_credentials=False)
     for router in (health.router, pipelines.router, models.router, webrtc.router, assets.router, loras.router,
                    plugins.router, sessions.router, sessions.sessions_router, login.router,
-                   ws_video.router, audio_api.router):
+                   ws_video.router, audio_api.router, logs.router, onboarding.router, keys.router, cloud.router,
+                   nodes.router, dmx.router, input_sources.router):
         app.include_router(router)
+    if config.scope_ui_dir is not None:
+        scope_web.install(app, config.scope_ui_dir)
     pages.register(context)
     audio_page.register(context)
     app.on_startup(lambda: startup(context))

@@ -1,10 +1,10 @@
-"""Scope's LoRA endpoints: list, upload and delete `.safetensors` files in the LoRA folder."""
+"""Scope's LoRA endpoints: list, install from a URL, upload and delete `.safetensors` files in the LoRA folder."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.loras import LegacyLoRAFileInfo, LoRAFileInfo
 
@@ -33,6 +33,19 @@ class LoRAUploaded(BaseModel):
     file: LoRAFileInfo
 
 
+class LoRAInstallRequest(BaseModel):
+    """A LoRA to install from a URL: a Hugging Face download link (`/resolve/`) or any direct https link."""
+
+    url: str = Field(min_length=1, max_length=4096)
+    filename: str | None = Field(default=None, max_length=1024, description='a .safetensors name, if the URL has none')
+
+
+class LoRAInstalls(BaseModel):
+    """The installs from URLs since the server started, newest first, with their progress."""
+
+    installs: list[dict[str, Any]]
+
+
 class LoRADeleted(BaseModel):
     """The answer to a delete."""
 
@@ -44,6 +57,21 @@ class LoRADeleted(BaseModel):
 def list_loras(context: Context) -> LoRAList:
     """Every `.safetensors` file in the LoRA folder (recursively)."""
     return LoRAList(lora_files=context.loras.files())
+
+
+@router.post('/loras')
+async def install_lora(body: LoRAInstallRequest, context: Context) -> LoRAUploaded:
+    """Download a LoRA into the LoRA folder and answer once it is there (progress: `GET /loras/installs` and the
+    log). 400 for a URL or name that cannot be used or a file that is not safetensors, 404 when the URL has no file,
+    409 when the file exists, 413 over the upload limit, 502 when the other server refuses or breaks off."""
+    info = await context.lora_installer.install(body.url, body.filename)
+    return LoRAUploaded(message=f"Successfully installed '{info.name}'", file=info)
+
+
+@router.get('/loras/installs')
+def lora_installs(context: Context) -> LoRAInstalls:
+    """Installs from URLs: file name, source, bytes done and total, status (downloading, done, failed)."""
+    return LoRAInstalls(installs=context.lora_installer.installs())
 
 
 @router.get('/lora/list')

@@ -54,3 +54,9 @@ class LimitReached(ServiceError):
 
 class NotReady(ServiceError):
     """The server cannot do it yet (no pipeline loaded)."""
+
+
+class Unavailable(ServiceError):
+    """Something this server does not have (a DMX listener, a cloud to connect to)."""
+
+    status = 503
