@@ -30,6 +30,7 @@ from api import (
     scope_web,
     sessions,
     webrtc,
+    workflows,
     ws_video,
 )
 from api import audio as audio_api
@@ -70,7 +71,7 @@ def build(config: settings.Config) -> ServerContext:
     for router in (health.router, pipelines.router, models.router, webrtc.router, assets.router, loras.router,
                    plugins.router, sessions.router, sessions.sessions_router, login.router,
                    ws_video.router, audio_api.router, logs.router, onboarding.router, keys.router, cloud.router,
-                   nodes.router, dmx.router, input_sources.router):
+                   nodes.router, dmx.router, input_sources.router, workflows.router):
         app.include_router(router)
     if config.scope_ui_dir is not None:
         scope_web.install(app, config.scope_ui_dir)

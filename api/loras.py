@@ -1,7 +1,8 @@
 """Scope's LoRA endpoints: list, install from a URL, upload and delete `.safetensors` files in the LoRA folder."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -46,6 +47,28 @@ class LoRAInstalls(BaseModel):
     installs: list[dict[str, Any]]
 
 
+class LoRADownloadRequest(BaseModel):
+    """A LoRA a workflow names by its provenance (Scope's workflow import downloads missing ones this way)."""
+
+    source: Literal['huggingface', 'civitai', 'url']
+    repo_id: str | None = Field(default=None, max_length=200)
+    hf_filename: str | None = Field(default=None, max_length=1024)
+    model_id: str | None = Field(default=None, max_length=100)
+    version_id: str | None = Field(default=None, max_length=100)
+    url: str | None = Field(default=None, max_length=4096)
+    subfolder: str | None = Field(default=None, max_length=255)
+    expected_sha256: str | None = Field(default=None, max_length=64)
+
+
+class LoRADownloadResult(BaseModel):
+    """The downloaded file."""
+
+    filename: str
+    path: str
+    sha256: str
+    size_bytes: int
+
+
 class LoRADeleted(BaseModel):
     """The answer to a delete."""
 
@@ -72,6 +95,16 @@ async def install_lora(body: LoRAInstallRequest, context: Context) -> LoRAUpload
 def lora_installs(context: Context) -> LoRAInstalls:
     """Installs from URLs: file name, source, bytes done and total, status (downloading, done, failed)."""
     return LoRAInstalls(installs=context.lora_installer.installs())
+
+
+@router.post('/lora/download')
+async def download_lora(body: LoRADownloadRequest, context: Context) -> LoRADownloadResult:
+    """Download a LoRA by provenance, as a workflow import does for missing ones (errors as for an install)."""
+    info, digest = await context.lora_installer.download(
+        body.source, repo_id=body.repo_id, hf_filename=body.hf_filename, version_id=body.version_id, url=body.url,
+        subfolder=body.subfolder, expected_sha256=body.expected_sha256)
+    return LoRADownloadResult(filename=Path(info.path).name, path=info.path, sha256=digest,
+                              size_bytes=Path(info.path).stat().st_size)
 
 
 @router.get('/lora/list')

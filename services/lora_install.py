@@ -2,11 +2,14 @@
 upload limit, checked as safetensors before it appears, with progress in the log and in `installs()`."""
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlparse, urlunparse
 
@@ -54,6 +57,7 @@ class LoraInstaller:
     def __init__(self, loras: LoraService, keys: KeyStore, hf_endpoint: str | None = None) -> None:
         self.loras = loras
         self.keys = keys
+        self.hf_base = hf_endpoint or 'https://huggingface.co'
         self.hf_hosts = HUGGING_FACE_HOSTS + ((urlparse(hf_endpoint).hostname or '',) if hf_endpoint else ())
         self.progress: dict[str, InstallProgress] = {}
 
@@ -80,6 +84,25 @@ class LoraInstaller:
                 _check(response)
                 name = name if name.lower().endswith(SUFFIX) else _disposition_name(response) or name
                 return await self._receive(response, name, _without_token(parsed), source)
+
+    async def download(self, source: str, *, repo_id: str | None = None, hf_filename: str | None = None,
+                       version_id: str | None = None, url: str | None = None, subfolder: str | None = None,
+                       expected_sha256: str | None = None) -> tuple[LoRAFileInfo, str]:
+        """Install a LoRA named by Scope's provenance (Hugging Face repo and file, CivitAI version, or URL) into
+        `subfolder`; a file whose checksum differs from `expected_sha256` is removed again. Returns it, its sha256."""
+        link = download_url(source, repo_id, hf_filename, version_id, url, self.hf_base)
+        if link is None:
+            needed = {'huggingface': 'repo_id and hf_filename', 'civitai': 'version_id'}.get(source, 'url')
+            raise InvalidRequest(f'Cannot download a LoRA of source {source!r} without its {needed}')
+        name = PurePosixPath(hf_filename).name if source == 'huggingface' and hf_filename else None
+        if name and subfolder:
+            name = f'{subfolder.strip("/")}/{name}'
+        info = await self.install(link, name)
+        digest = await asyncio.to_thread(sha256_of, Path(info.path))
+        if expected_sha256 and digest != expected_sha256.lower():
+            Path(info.path).unlink(missing_ok=True)
+            raise InvalidRequest(f'{info.name}: checksum mismatch (expected {expected_sha256}, got {digest}); removed')
+        return info, digest
 
     def installs(self) -> list[dict[str, Any]]:
         """The installs since start, newest first."""
@@ -113,6 +136,28 @@ class LoraInstaller:
         progress.status = 'done'
         log.info('installed LoRA %s (%.1f MB)', name, progress.bytes_done / 1024 ** 2)
         return info.model_copy(update={'provenance': {'source': source, 'url': shown_url}})
+
+
+def download_url(source: str, repo_id: str | None = None, hf_filename: str | None = None,
+                 version_id: str | None = None, url: str | None = None,
+                 hf_base: str = 'https://huggingface.co') -> str | None:
+    """Where a LoRA of Scope's provenance kinds is downloaded from (None when the provenance does not say)."""
+    if source == 'huggingface' and repo_id and hf_filename:
+        return f'{hf_base.rstrip("/")}/{repo_id}/resolve/main/{hf_filename}'
+    if source == 'civitai' and version_id:
+        return f'https://civitai.com/api/download/models/{version_id}'
+    if source == 'url' and url:
+        return url
+    return None
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file, as hex."""
+    digest = hashlib.sha256()
+    with path.open('rb') as file:
+        for block in iter(lambda: file.read(1024 * 1024), b''):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _check(response: httpx.Response) -> None:
