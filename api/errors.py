@@ -7,10 +7,12 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from services.errors import ServiceError
 
 API_PREFIXES = ('/api/', '/v1/')
+METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
 
 
 async def service_error(request: Request, error: Exception) -> JSONResponse:
@@ -21,8 +23,8 @@ async def service_error(request: Request, error: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    """Answer every ServiceError a route raises with its status and message, and every unknown API path with a JSON
-    404 (NiceGUI answers other unknown paths with its HTML page)."""
+    """Answer every ServiceError a route raises with its status and message, every unknown API path with a JSON 404
+    (NiceGUI answers other unknown paths with its HTML page), and a wrong method with a 405 that allows them all."""
     app.add_exception_handler(ServiceError, service_error)
     page_not_found = app.exception_handlers.get(404)
 
@@ -34,3 +36,20 @@ def install(app: FastAPI) -> None:
         return await answer if inspect.isawaitable(answer) else answer
 
     app.add_exception_handler(404, not_found)
+
+    async def wrong_method(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        allowed = allowed_methods(app, request.url.path)
+        return JSONResponse({'detail': error.detail}, status_code=405, headers={'Allow': ', '.join(allowed)})
+
+    app.add_exception_handler(405, wrong_method)
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route takes at `path` (Starlette's own 405 names only those of the first route matched)."""
+    allowed = []
+    for method in METHODS:
+        scope = {'type': 'http', 'path': path, 'root_path': '', 'method': method, 'headers': [], 'query_string': b''}
+        if any(route.matches(scope)[0] == Match.FULL for route in app.router.routes):
+            allowed.append(method)
+    return allowed
