@@ -35,6 +35,7 @@ from api import (
 )
 from api import audio as audio_api
 from api.auth import AccessControl
+from pipeline.memory import keep_frame_memory
 from rtc.ice import configure_host_addresses
 from rtc.stats import LOOP_LAG
 from services.context import ServerContext
@@ -57,6 +58,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def build(config: settings.Config) -> ServerContext:
     """Wire routers, pages and lifecycle hooks onto NiceGUI's FastAPI app."""
+    keep_frame_memory()
     context = ServerContext.build(config)
     context.logbook.install()
     configure_host_addresses(config.ice_hosts)

@@ -125,6 +125,11 @@ class Pipeline(ABC):
     def open_stream(self) -> PipelineStream:
         """Create the state of one new stream."""
 
+    def input_size(self) -> tuple[int, int] | None:
+        """The size (width, height) incoming video frames are converted to, in C, before the stream gets them: the
+        output size unless the pipeline keeps the input's size (None) or works on smaller frames itself."""
+        return None if self.keeps_input_size else (self.width, self.height)
+
     def encode_prompt(self, text: str) -> Any:
         """Turn one prompt text into the embedding the pipeline blends (None for pipelines without prompts)."""
         return None
