@@ -33,6 +33,7 @@ class Config:
     preload_pipeline: str | None = None
     verbose: bool = False
     hf_token: str | None = None
+    civitai_token: str | None = None
     hf_endpoint: str | None = None  # another Hugging Face hub (HF_ENDPOINT), e.g. a mirror
     ice_servers: list[IceServer] = field(default_factory=list)
     ice_hosts: list[str] = field(default_factory=list)
@@ -66,6 +67,7 @@ class Config:
     max_blob_bytes: int = 2 * 1024**3  # the largest batch data blob (Scope's 2 GiB)
     streams_any_model: bool = False  # Daydream streams may name any model id, not only Daydream's four
     stream_fallback: str | None = DEFAULT_PIPELINE  # what a Daydream stream runs while its model is not downloaded
+    scope_ui_dir: Path | None = None  # a built `frontend/dist` of Scope's web app, served at /scope
 
     @property
     def presets_dir(self) -> Path:
@@ -76,6 +78,11 @@ class Config:
     def matrix_presets_dir(self) -> Path:
         """Where saved modulation matrices live (beside the looks)."""
         return self.assets_dir.parent / 'matrix_presets'
+
+    @property
+    def settings_dir(self) -> Path:
+        """Where the server keeps what Scope's app asks it to remember: onboarding, stored keys, DMX mappings."""
+        return self.models_dir.parent / 'settings'
 
     @property
     def audio_presets_dir(self) -> Path:
@@ -97,6 +104,7 @@ class Config:
             preload_pipeline=env.get('PIPELINE') or None,
             verbose=_truthy(env.get('VERBOSE_LOGGING')),
             hf_token=env.get('HF_TOKEN') or None,
+            civitai_token=env.get('CIVITAI_API_TOKEN') or None,
             hf_endpoint=env.get('HF_ENDPOINT') or None,
             ice_servers=ice_servers_from_env(env),
             ice_hosts=_split(env.get('DREAMSTAGE_ICE_HOSTS', '')),
@@ -129,6 +137,7 @@ class Config:
             max_blob_bytes=int(env.get('DREAMSTAGE_MAX_BLOB_MB', '2048')) * 1024 * 1024,
             streams_any_model=_truthy(env.get('DREAMSTAGE_STREAMS_ANY_MODEL')),
             stream_fallback=env.get('DREAMSTAGE_STREAM_FALLBACK', DEFAULT_PIPELINE) or None,
+            scope_ui_dir=Path(env['DREAMSTAGE_SCOPE_UI']).expanduser() if env.get('DREAMSTAGE_SCOPE_UI') else None,
         )
 
 

@@ -16,18 +16,27 @@ from starlette.types import ASGIApp
 import config as settings
 from api import (
     assets,
+    cloud,
+    dmx,
     errors,
     health,
+    input_sources,
+    keys,
     login,
+    logs,
     loras,
     models,
+    nodes,
+    onboarding,
     pipelines,
     plugins,
     recordings,
+    scope_web,
     sessions,
     streams,
     webrtc,
     whip,
+    workflows,
     ws_video,
 )
 from api import audio as audio_api
@@ -38,6 +47,7 @@ from api.midi import router as midi_router
 from api.modulation import router as modulation_router
 from api.osc import router as osc_router
 from api.tempo import router as tempo_router
+from pipeline.memory import keep_frame_memory
 from rtc.ice import configure_host_addresses
 from rtc.stats import LOOP_LAG
 from services.context import ServerContext
@@ -62,8 +72,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def build(config: settings.Config) -> ServerContext:
     """Wire routers, pages and lifecycle hooks onto NiceGUI's FastAPI app."""
-    configure_host_addresses(config.ice_hosts)
+    keep_frame_memory()
     context = ServerContext.build(config)
+    context.logbook.install()
+    configure_host_addresses(config.ice_hosts)
     app.state.context = context
     errors.install(app)
     # batch videos and data blobs (`upload`, `upload-data`) stream to disk under the batch service's own 2 GiB limit
@@ -78,8 +90,12 @@ def build(config: settings.Config) -> ServerContext:
     for router in (health.router, pipelines.router, models.router, webrtc.router, assets.router, loras.router,
                    plugins.router, sessions.router, sessions.sessions_router, login.router,
                    ws_video.router, audio_api.router, osc_router, tempo_router, modulation_router,
-                   midi_router, *batch_api.routers, streams.router, whip.router, recordings.router):
+                   midi_router, *batch_api.routers, streams.router, whip.router, recordings.router, logs.router,
+                   onboarding.router, keys.router, cloud.router, nodes.router, dmx.router, input_sources.router,
+                   workflows.router):
         app.include_router(router)
+    if config.scope_ui_dir is not None:
+        scope_web.install(app, config.scope_ui_dir)
     pages.register(context)
     audio_page.register(context)
     app.on_startup(lambda: startup(context))

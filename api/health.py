@@ -31,9 +31,12 @@ class Availability(BaseModel):
 
 
 class HardwareInfo(BaseModel):
-    """What this machine offers: GPU memory, video sharing outputs, CPUs."""
+    """What this machine offers: GPU memory (null without CUDA, which Scope's onboarding reads as "no GPU"), system
+    memory, video sharing outputs, CPUs."""
 
     vram_gb: float | None
+    gpu_name: str | None
+    system_memory_gb: float | None
     spout: Availability
     ndi: Availability
     syphon: Availability
@@ -50,10 +53,13 @@ def health(context: Context) -> dict[str, Any]:
 
 @router.get('/api/v1/hardware/info')
 def hardware_info() -> HardwareInfo:
-    """GPU memory (null without CUDA) and which video sharing outputs this machine offers (none yet)."""
+    """GPU memory (null without CUDA), system memory, and which video sharing outputs this machine offers (none yet)."""
     not_yet = 'Dreamstage does not support {} output yet'
+    gpu = cuda_device()
     return HardwareInfo(
-        vram_gb=vram_gb(),
+        vram_gb=gpu[1] if gpu else None,
+        gpu_name=gpu[0] if gpu else None,
+        system_memory_gb=system_memory_gb(),
         spout=Availability(available=False, reason=not_yet.format('Spout') if sys.platform == 'win32'
                            else 'Spout is only available on Windows'),
         ndi=Availability(available=False, reason=not_yet.format('NDI')),
@@ -65,16 +71,25 @@ def hardware_info() -> HardwareInfo:
 
 
 @cache
-def vram_gb() -> float | None:
-    """Total memory of CUDA device 0 in GiB, or None without torch or CUDA (torch is imported on first use)."""
+def cuda_device() -> tuple[str, float] | None:
+    """The name and total memory (GiB) of CUDA device 0, or None without torch or CUDA (torch is imported here)."""
     try:
         import torch
 
         if not torch.cuda.is_available():
             return None
-        return round(torch.cuda.get_device_properties(0).total_memory / 1024 ** 3, 2)
+        properties = torch.cuda.get_device_properties(0)
+        return properties.name, round(properties.total_memory / 1024 ** 3, 2)
     except Exception:
         log.debug('no CUDA device info', exc_info=True)
+        return None
+
+
+def system_memory_gb() -> float | None:
+    """The machine's memory in GiB (what CPU pipelines run in), or None where the system does not say."""
+    try:
+        return round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 1024 ** 3, 2)
+    except (AttributeError, ValueError, OSError):
         return None
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from pipeline.manager import LoadRequestError
+from pipeline.registry import alias_name
 from pipeline.schema import pipeline_meta
 
 from .context import Context
@@ -61,9 +62,13 @@ def pipeline_status(context: Context) -> dict[str, Any]:
 
 @router.get('/pipelines/schemas')
 def pipeline_schemas(context: Context) -> dict[str, Any]:
-    """Every registered pipeline's declaration, in Scope's shape, with `runs_as`: the pipeline a load runs now."""
+    """Every pipeline a client may load, in Scope's shape; an alias is listed under its own id, named for what runs;
+    `runs_as` names the pipeline a load runs now (a stand-in while a registered pipeline's weights are absent)."""
     pipelines = {}
-    for pid, spec in context.registry.specs.items():
+    for pid, info, name in context.registry.listed():
         runnable = context.registry.runnable(pid, None, context.config.models_dir)
-        pipelines[pid] = {**pipeline_meta(spec.info), 'runs_as': runnable[0].info.id if runnable else pid}
+        runs_as = runnable[0].info.id if runnable else pid
+        if runs_as != pid and runs_as != info.id:
+            name = alias_name(pid, runnable[0].info) if runnable else name
+        pipelines[pid] = {**pipeline_meta(info, pid, name), 'runs_as': runs_as}
     return {'pipelines': pipelines}

@@ -9,7 +9,7 @@ import uuid
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from pipeline.validation import InvalidParameters
-from rtc.datachannel import BadMessage, error_message, parameters_updated, parse_message, stream_stopped
+from rtc.datachannel import BadMessage, error_message, parse_message, stream_stopped
 from rtc.peers import SessionPeers
 from services.context import ServerContext
 from services.errors import Forbidden, LimitReached, NotFound
@@ -22,7 +22,8 @@ CLOSE_CODES = {NotFound: (4404, 'session not found'), Forbidden: (4403, 'wrong o
 
 @router.websocket('/api/v1/ws/video')
 async def video_socket(websocket: WebSocket, session: str, token: str = '') -> None:
-    """Binary messages are JPEG frames of the session; text messages both ways are JSON as on the data channel."""
+    """Binary messages are JPEG frames of the session; text messages both ways are JSON as on the data channel
+    (`parameters_updated` tells of changes made by others, never echoes the socket's own)."""
     context: ServerContext = websocket.app.state.context
     try:
         target, role = context.sessions.join(session, token)
@@ -33,13 +34,16 @@ async def video_socket(websocket: WebSocket, session: str, token: str = '') -> N
         return
     await websocket.accept()
     viewer = f'socket-{uuid.uuid4().hex[:6]}'
-    audience.add_viewer(viewer, role)
+    messages: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
+    audience.add_viewer(viewer, role, sink=lambda text: _offer(messages, text))
     audience.jpeg.attach()
-    sender = asyncio.ensure_future(_send_frames(websocket, audience))
+    senders = [asyncio.ensure_future(_send_frames(websocket, audience)),
+               asyncio.ensure_future(_send_messages(websocket, messages))]
     try:
-        await _receive_messages(websocket, audience, role, viewer)
+        await _receive_messages(websocket, audience, role, viewer, messages)
     finally:
-        sender.cancel()
+        for sender in senders:
+            sender.cancel()
         audience.jpeg.detach()
         audience.remove_viewer(viewer)
 
@@ -57,17 +61,27 @@ async def _send_frames(websocket: WebSocket, audience: SessionPeers) -> None:
             await websocket.send_bytes(data)
 
 
-async def _receive_messages(websocket: WebSocket, audience: SessionPeers, role: str, viewer: str) -> None:
+async def _send_messages(websocket: WebSocket, messages: asyncio.Queue[str]) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, asyncio.CancelledError):
+        while True:
+            await websocket.send_text(await messages.get())
+
+
+async def _receive_messages(websocket: WebSocket, audience: SessionPeers, role: str, viewer: str,
+                            messages: asyncio.Queue[str]) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
             raw = await websocket.receive_text()
             if role != 'control':
-                await websocket.send_text(error_message('this is a view-only connection'))
+                _offer(messages, error_message('this is a view-only connection'))
                 continue
             try:
-                message = parse_message(raw)
-                audience.session.update(message, source=viewer)
+                audience.session.update(parse_message(raw), source=viewer)
             except (BadMessage, InvalidParameters) as error:
-                await websocket.send_text(error_message(str(error)))
-                continue
-            await websocket.send_text(parameters_updated(message))
+                _offer(messages, error_message(str(error)))
+
+
+def _offer(messages: asyncio.Queue[str], text: str) -> None:
+    """Queue a text message for the socket (a socket that stopped reading loses messages, not the server)."""
+    with contextlib.suppress(asyncio.QueueFull):
+        messages.put_nowait(text)

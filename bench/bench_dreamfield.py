@@ -20,6 +20,7 @@ import numpy as np
 from pipeline.conditioning import interpolate
 from pipeline.dreamfield.info import DreamfieldLoadParams
 from pipeline.dreamfield.pipeline import DreamfieldPipeline
+from pipeline.memory import keep_frame_memory
 from pipeline.protocol import Chunk, LoadContext
 
 SIZES = [(512, 512), (576, 320)]
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument('--warmup', type=int, default=30, help='chunks before measuring')
     parser.add_argument('--render-scale', type=float, default=0.5)
     args = parser.parse_args()
+    keep_frame_memory()  # as the server does
     folder = Path(tempfile.mkdtemp())
     count = args.warmup + args.frames
     print(f'{"size":>9} {"mode":>6} {"median ms":>10} {"p95 ms":>7} {"cpu ms":>7} {"frames/s":>9}')

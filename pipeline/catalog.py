@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from .parameters import Parameters
+from .parameters import NOTIFIED_KEYS, Parameters
 from .protocol import PipelineInfo
 
 Kind = Literal['bool', 'int', 'float', 'enum', 'text', 'list']
@@ -51,7 +51,9 @@ def field_spec(key: str, prop: dict[str, Any], definitions: dict[str, Any]) -> F
     kind = _kind(body)
     if kind is None:
         return None
-    minimum, maximum = _bound(body, 'minimum', 'exclusiveMinimum'), _bound(body, 'maximum', 'exclusiveMaximum')
+    step = 1 if kind == 'int' else 0
+    minimum = _bound(body, 'minimum', 'exclusiveMinimum', step)
+    maximum = _bound(body, 'maximum', 'exclusiveMaximum', -step)
     low, high = meta.get('modulatable_min', minimum), meta.get('modulatable_max', maximum)
     modulation = (float(low), float(high)) if meta.get('modulatable') and low is not None and high is not None \
         else None
@@ -84,6 +86,13 @@ def model_fields(model: type[BaseModel]) -> tuple[FieldSpec, ...]:
     return tuple(schema_fields(model.model_json_schema()))
 
 
+def notified_keys(info: PipelineInfo | None) -> frozenset[str]:
+    """The keys `parameters_updated` may report for a pipeline: the common controls and the pipeline's own."""
+    if info is None or info.runtime_params is None:
+        return NOTIFIED_KEYS
+    return NOTIFIED_KEYS | frozenset(info.runtime_params.model_fields)
+
+
 def modulatable(info: PipelineInfo | None) -> dict[str, tuple[float, float]]:
     """Every control a modulation source (the audio loop, later LFOs and OSC) may drive, with its range."""
     return {key: spec.modulation for key, spec in runtime_fields(info).items() if spec.modulation is not None}
@@ -111,6 +120,8 @@ def _kind(body: dict[str, Any]) -> Kind | None:
     return kind
 
 
-def _bound(body: dict[str, Any], inclusive: str, exclusive: str) -> float | None:
-    value = body.get(inclusive, body.get(exclusive))
-    return None if value is None else float(value)
+def _bound(body: dict[str, Any], inclusive: str, exclusive: str, step: int) -> float | None:
+    """An inclusive bound; an exclusive one of an integer moves by one (`lt=2**32` is at most 2**32 - 1)."""
+    if inclusive in body:
+        return float(body[inclusive])
+    return None if body.get(exclusive) is None else float(body[exclusive]) + step

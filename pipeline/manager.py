@@ -46,6 +46,13 @@ class LoadedPipeline:
     instance: Pipeline | None = None
 
 
+def same_params(a: LoadParams, b: LoadParams) -> bool:
+    """Whether two load requests load the same thing: the declared parameters (unknown keys are ignored anyway)."""
+    if type(a) is not type(b):
+        return False
+    return a.model_dump(exclude=set(a.model_extra or {})) == b.model_dump(exclude=set(b.model_extra or {}))
+
+
 class PipelineManager:
     """Keeps the loaded pipelines, reconciled against each load request, one load at a time."""
 
@@ -99,19 +106,24 @@ class PipelineManager:
             items.append(LoadItem(node_id, pipeline_id, spec, params, raw, substitution))
         return items
 
-    def load(self, items: list[LoadItem]) -> None:
-        """Reconcile with the request in a background thread: reuse identical, unload stale, load new."""
+    def load(self, items: list[LoadItem]) -> bool:
+        """Reconcile with the request in a background thread: reuse identical, unload stale, load new. A request for
+        the pipelines and load parameters that are loaded or loading already changes nothing (False)."""
         with self._lock:
+            if self._already(items):
+                log.info('load of %s: already %s, nothing to do', [i.pipeline_id for i in items], self._states())
+                return False
             self.last_load_params = items[0].raw_params if items else None
             keep: dict[str, LoadedPipeline] = {}
             for item in items:
                 current = self.nodes.get(item.node_id)
                 same = current and current.status == 'loaded' and current.item.pipeline_id == item.pipeline_id \
-                    and current.item.params == item.params
+                    and same_params(current.item.params, item.params)
                 keep[item.node_id] = current if same and current else LoadedPipeline(item)
             stale = [node for key, node in self.nodes.items() if keep.get(key) is not node]
             self.nodes = keep
         threading.Thread(target=self._reconcile, args=(stale,), name='pipeline-load', daemon=True).start()
+        return True
 
     def status(self) -> dict[str, Any]:
         """Scope's `/api/v1/pipeline/status` body; an error stays until the next load request."""
@@ -168,6 +180,16 @@ class PipelineManager:
         with self._lock:
             nodes, self.nodes = list(self.nodes.values()), {}
         self._unload(nodes, collect)
+
+    def _already(self, items: list[LoadItem]) -> bool:
+        """Whether the nodes hold these pipelines with these parameters, in this order, loaded or loading."""
+        nodes = list(self.nodes.values())
+        return bool(items) and len(nodes) == len(items) and all(
+            node.status in ('loaded', 'loading') and node.item.pipeline_id == item.pipeline_id
+            and same_params(node.item.params, item.params) for node, item in zip(nodes, items, strict=True))
+
+    def _states(self) -> str:
+        return '/'.join(sorted({node.status for node in self.nodes.values()}))
 
     def _reconcile(self, stale: list[LoadedPipeline]) -> None:
         with self._load_lock:

@@ -15,6 +15,13 @@ ONE_SHOT_KEYS = frozenset({'reset_cache', 'lora_scales', 'vace_ref_images', 'ima
 PROMPT_KEYS = frozenset({'prompts', 'transition'})
 SESSION_KEYS = frozenset({'paused', 'pipeline_ids', 'graph', 'recording', 'input_source', 'output_sinks',
                           'quantize_mode', 'lookahead_ms', 'modulations', 'beat_cache_reset_rate', 'node_id'})
+# The common keys `parameters_updated` reports (besides a pipeline's own runtime controls): the ones Scope's frontend
+# takes into its own controls. Everything else a session holds (input_mode, pipeline_ids, graph, one-shot keys...)
+# is the business of the client that sent it, and a client would send it back as its own in its next offer.
+NOTIFIED_KEYS = frozenset({'prompts', 'noise_scale', 'noise_controller', 'manage_cache', 'kv_cache_attention_bias',
+                           'vace_context_scale', 'denoising_step_list', 'paused'})
+# Sources whose values are a session's starting point, not changes anyone needs to hear of.
+STARTING_SOURCES = frozenset({'defaults', 'initial'})
 
 
 def control(label: str, order: int, *, modulatable: bool = False, component: str | None = None) -> dict[str, Any]:
@@ -76,8 +83,8 @@ class Parameters(StrictModel):
         'VACE strength', 31, modulatable=True))
     lora_scales: list[LoraScale] | None = Field(default=None, max_length=64)
     paused: bool | None = None
-    seed: int | None = Field(default=None, ge=0, le=SEED_MAX)
-    base_seed: int | None = Field(default=None, ge=0, le=SEED_MAX)
+    seed: int | None = Field(default=None, ge=0, lt=SEED_MAX + 1)
+    base_seed: int | None = Field(default=None, ge=0, lt=SEED_MAX + 1)
     pipeline_ids: list[str] | None = Field(default=None, max_length=16)
     negative_prompt: str | None = Field(default=None, max_length=10_000)
 

@@ -33,7 +33,8 @@ class LoadParams(BaseModel):
 
     height: int | None = Field(default=None, ge=16, le=2048, json_schema_extra={'ui': _load_ui(1, 'resolution')})
     width: int | None = Field(default=None, ge=16, le=2048, json_schema_extra={'ui': _load_ui(2, 'resolution')})
-    base_seed: int = Field(default=42, ge=0, le=SEED_MAX, json_schema_extra={'ui': _load_ui(3, label='Seed')})
+    # `lt` rather than `le`: the same bound, and Scope's frontend shows a number field, not a slider to 4 billion
+    base_seed: int = Field(default=42, ge=0, lt=SEED_MAX + 1, json_schema_extra={'ui': _load_ui(3, label='Seed')})
 
 
 @dataclass(slots=True)
@@ -132,6 +133,11 @@ class Pipeline(ABC):
     @abstractmethod
     def open_stream(self) -> PipelineStream:
         """Create the state of one new stream."""
+
+    def input_size(self) -> tuple[int, int] | None:
+        """The size (width, height) incoming video frames are converted to, in C, before the stream gets them: the
+        output size unless the pipeline keeps the input's size (None) or works on smaller frames itself."""
+        return None if self.keeps_input_size else (self.width, self.height)
 
     def encode_prompt(self, text: str) -> Any:
         """Turn one prompt text into the embedding the pipeline blends (None for pipelines without prompts)."""

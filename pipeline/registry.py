@@ -9,6 +9,10 @@ from typing import Any
 from . import model_store, plugins
 from .protocol import Pipeline, PipelineInfo
 
+# How Scope names the pipelines an alias may stand for
+SCOPE_NAMES = {'longlive': 'LongLive', 'streamdiffusionv2': 'StreamDiffusionV2',
+               'krea-realtime-video': 'Krea Realtime Video', 'memflow': 'MemFlow', 'reward-forcing': 'Reward Forcing'}
+
 
 @dataclass(slots=True)
 class PipelineSpec:
@@ -69,6 +73,16 @@ class PipelineRegistry:
         alias = self.aliases.get(pipeline_id)
         return self.specs.get(alias) if alias else None
 
+    def listed(self) -> list[tuple[str, PipelineInfo, str]]:
+        """Every id a client may load, with the declaration of what runs and the name it is shown under: the
+        registered pipelines, then the aliases (named for what they stand for and what runs in their place)."""
+        entries = [(pipeline_id, spec.info, spec.info.name) for pipeline_id, spec in self.specs.items()]
+        for alias, target in self.aliases.items():
+            spec = self.specs.get(target)
+            if spec is not None and alias not in self.specs:
+                entries.append((alias, spec.info, alias_name(alias, spec.info)))
+        return entries
+
     def __contains__(self, pipeline_id: str) -> bool:
         return self.resolve(pipeline_id) is not None
 
@@ -92,6 +106,12 @@ class PipelineRegistry:
             return spec, None
         return alias, (f'the model files of {pipeline_id} are not downloaded (missing {absent[0]}); '
                        f'{alias.info.id} runs instead')
+
+
+def alias_name(alias: str, info: PipelineInfo) -> str:
+    """How an alias is shown: what it stands for and what runs instead, e.g. 'LongLive (Dreamfield stand-in)'."""
+    title = SCOPE_NAMES.get(alias) or alias.replace('-', ' ').replace('_', ' ').title()
+    return f'{title} ({info.name.split(" (")[0]} stand-in)'
 
 
 def default_registry(aliases: dict[str, str] | None = None, installed_plugins: bool = True) -> PipelineRegistry:

@@ -98,12 +98,13 @@ class ParameterState:
             self._notify()
         return sorted(reverted)
 
-    def pop_changed(self) -> dict[str, Any]:
-        """The keys changed since the last call, with their current values (for `parameters_updated`)."""
+    def pop_changes(self) -> dict[str, tuple[Any, str]]:
+        """The keys changed since the last call, each with its current value and the source that changed it last
+        (for `parameters_updated`, which tells every client the changes that did not come from itself)."""
         with self._lock:
-            changed = {key: self.values.get(key) for key in self._changed if key != 'reset_cache'}
+            changes = {key: (self.values.get(key), source) for key, source in self._changed.items()}
             self._changed.clear()
-            return changed
+            return changes
 
     def changed_event(self, loop: asyncio.AbstractEventLoop) -> asyncio.Event:
         """An event of `loop` that is set whenever parameters change (from any thread)."""

@@ -166,8 +166,7 @@ class PipelineWorker:
         self.frames += 1
 
     def _input_size(self) -> tuple[int | None, int | None]:
-        pipeline = self.session.pipeline
-        return (None, None) if pipeline.keeps_input_size else (pipeline.width, pipeline.height)
+        return self.session.pipeline.input_size() or (None, None)
 
     def _needs_reset(self, values: dict[str, Any], last: dict[str, Any], one_shots: dict[str, Any]) -> bool:
         return needs_reset(self.chunks, values, last, one_shots)

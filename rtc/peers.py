@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from aiortc import RTCDataChannel, RTCPeerConnection
 
+from pipeline.catalog import notified_keys
+from pipeline.parameters import STARTING_SOURCES
 from pipeline.session import Session
 from pipeline.validation import InvalidParameters
 
@@ -24,6 +26,7 @@ NOTIFY_INTERVAL = 0.05  # parameters_updated is coalesced to at most twenty mess
 REPORT_WAIT = 10.0  # seconds a stream that failed at once waits for its data channel, so the client learns why
 Role = Literal['control', 'view']
 AudienceListener = Callable[['SessionPeers', bool], None]  # (the session's peers, whether someone left cleanly)
+Sink = Callable[[str], None]  # sends one text message to a WebSocket viewer
 
 
 class Peer:
@@ -51,8 +54,11 @@ class Peer:
         pc.on('connectionstatechange', self._on_connection_state)
 
     def send(self, text: str) -> None:
-        """Send a message on the data channel, or keep it until the channel opens."""
+        """Send a message on the data channel, or keep it until the channel opens (dropped once the connection
+        is gone: the transport could not carry it)."""
         channel = self.channel
+        if self.pc.connectionState in ('closed', 'failed'):
+            return
         if channel is not None and channel.readyState == 'open':
             with contextlib.suppress(Exception):
                 channel.send(text)
@@ -73,7 +79,8 @@ class Peer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.reachable.wait(), REPORT_WAIT)
         self.closed = True
-        if self.channel is not None and self.channel.readyState == 'open':
+        if self.channel is not None and self.channel.readyState == 'open' \
+                and self.pc.connectionState not in ('closed', 'failed'):
             self.send(stream_stopped(error))
             await asyncio.sleep(linger)  # the client reads stream_stopped before the connection goes
         current = asyncio.current_task()
@@ -153,6 +160,7 @@ class SessionPeers:
         self.encoders = SessionEncoders(session.bus, registry.bitrate)
         self.jpeg = JpegFanout(session.bus)
         self.socket_viewers: dict[str, Role] = {}  # id -> role of WebSocket viewers
+        self.socket_sinks: dict[str, Sink] = {}  # id -> how to send a WebSocket viewer a message
         self.members: dict[str, str] = {}  # id -> kind of everyone else present: studio pages, outputs (muxers)
         self.peers: set[Peer] = set()
         self.notifier = asyncio.ensure_future(self._notify_changes())
@@ -165,6 +173,8 @@ class SessionPeers:
         return len(self.peers) + len(self.socket_viewers) + len(self.members)
 
     def join(self, peer: Peer) -> None:
+        if any(other.label == peer.label for other in self.peers):
+            peer.label = f'{peer.label}-{peer.id[:4]}'  # labels are the sources of changes: each one its own
         self.peers.add(peer)
         self.registry.peers[peer.id] = peer
         self.registry.audience_changed(self, True)
@@ -174,13 +184,16 @@ class SessionPeers:
         self.registry.peers.pop(peer.id, None)
         self.registry.audience_changed(self, clean)
 
-    def add_viewer(self, viewer_id: str, role: Role) -> None:
-        """A WebSocket viewer joins."""
+    def add_viewer(self, viewer_id: str, role: Role, sink: Sink | None = None) -> None:
+        """A WebSocket viewer joins (its id is the source of its changes; `sink` gets its `parameters_updated`)."""
         self.socket_viewers[viewer_id] = role
+        if sink is not None:
+            self.socket_sinks[viewer_id] = sink
         self.registry.audience_changed(self, True)
 
     def remove_viewer(self, viewer_id: str) -> None:
         self.socket_viewers.pop(viewer_id, None)
+        self.socket_sinks.pop(viewer_id, None)
         self.registry.audience_changed(self, True)
 
     def add_member(self, member_id: str, kind: str) -> None:
@@ -212,9 +225,23 @@ class SessionPeers:
         while True:
             await changed_event.wait()
             changed_event.clear()
-            if changed := self.session.state.pop_changed():
-                self.broadcast(parameters_updated(changed))
+            self.notify(self.session.state.pop_changes())
             await asyncio.sleep(NOTIFY_INTERVAL)
+
+    def notify(self, changes: dict[str, tuple[Any, str]]) -> None:
+        """Tell every client the changes that came from elsewhere (as Scope does: a client's own messages are never
+        echoed), only the keys that changed, and only keys a client keeps as controls (never the session's own)."""
+        notified = notified_keys(self.session.pipeline.info)
+        relevant = {key: change for key, change in changes.items()
+                    if key in notified and change[1] not in STARTING_SOURCES}
+        if not relevant:
+            return
+        recipients: list[tuple[str, Sink]] = [(peer.label, peer.send) for peer in self.peers]
+        recipients += list(self.socket_sinks.items())
+        for source, send in recipients:
+            parameters = {key: value for key, (value, changed_by) in relevant.items() if changed_by != source}
+            if parameters:
+                send(parameters_updated(parameters))
 
 
 class PeerRegistry:

@@ -12,6 +12,7 @@ from pipeline.protocol import ModelFiles
 from pipeline.registry import PipelineRegistry, PipelineSpec
 
 from .errors import Conflict, InvalidRequest, NotFound
+from .keys import KeyStore
 
 
 class ModelStatus(BaseModel):
@@ -29,9 +30,10 @@ class ModelStatus(BaseModel):
 class DownloadService:
     """The model files of the registered pipelines in the models folder; one download per pipeline at a time."""
 
-    def __init__(self, config: Config, registry: PipelineRegistry) -> None:
+    def __init__(self, config: Config, registry: PipelineRegistry, keys: KeyStore | None = None) -> None:
         self.config = config
         self.registry = registry
+        self.keys = keys
         self.manager = DownloadManager(config.models_dir, endpoint=config.hf_endpoint)
 
     def status(self, pipeline_id: str, model_id: str | None = None,
@@ -62,7 +64,8 @@ class DownloadService:
         if not missing(models, self.config.models_dir):
             return f'Nothing to download for {pipeline_id}: its files are ready'
         try:
-            self.manager.start(spec.info.id, models, token=self.config.hf_token)
+            token = self.keys.token('huggingface') if self.keys is not None else self.config.hf_token
+            self.manager.start(spec.info.id, models, token=token)
         except DownloadInProgress:
             raise Conflict(f'Download already in progress for {pipeline_id}') from None
         return f'Model download started for {pipeline_id}'

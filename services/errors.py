@@ -73,3 +73,9 @@ class NotYet(NotFound):
     """Something that will exist shortly (a stream's first output frame): ask again after `retry_after` seconds."""
 
     retry_after = 1.0
+
+
+class Unavailable(ServiceError):
+    """Something this server does not have (a DMX listener, a cloud to connect to)."""
+
+    status = 503

@@ -18,7 +18,7 @@ class RunningServer:
     """A server process with its own models, LoRA and assets folders."""
 
     def __init__(self, *, pipeline: str = 'dreamfield', env: dict[str, str] | None = None,
-                 home: Path | None = None) -> None:
+                 home: Path | None = None, cpus: str | None = None) -> None:
         self.port = free_port()
         self.url = f'http://127.0.0.1:{self.port}'
         self.home = home or Path(tempfile.mkdtemp(prefix='dreamstage-test-'))
@@ -40,8 +40,9 @@ class RunningServer:
         for name in ('NICEGUI_USER_SIMULATION', 'PYTEST_CURRENT_TEST', 'PYTEST_VERSION'):
             environment.pop(name, None)
         self.log = self.log_path.open('w')
+        pinned = ['taskset', '-c', cpus] if cpus else []  # benchmarks: the server on the given cores only
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / 'main.py'), '-N', '--port', str(self.port), '--pipeline', pipeline],
+            [*pinned, sys.executable, str(ROOT / 'main.py'), '-N', '--port', str(self.port), '--pipeline', pipeline],
             cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 60, loaded: bool = True) -> None:

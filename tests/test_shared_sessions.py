@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -120,25 +122,40 @@ async def test_a_stalled_viewer_does_not_slow_the_others(server: RunningServer) 
 
 
 async def test_websocket_video_delivers_jpeg_frames_and_takes_parameters(server: RunningServer) -> None:
-    """The WebSocket path sends JPEG frames; a controller's JSON messages change the session."""
+    """The WebSocket path sends JPEG frames; a controller's JSON messages change the session, a broken one gets an
+    error; the socket hears of changes made by others, never its own back."""
     session = await create_session(server)
     url = socket_url(server, session, 'control')
+    peer = await join(server, session, 'control', 'peer')
     try:
         async with websocket_connect(url, max_size=None) as socket:
             frames = [await socket.recv() for _ in range(5)]
             assert all(isinstance(f, bytes) and f[:2] == b'\xff\xd8' for f in frames)
             await socket.send(json.dumps({'noise_scale': 0.11}))
             await socket.send('{broken')
-            replies: list[dict] = []
-            while len(replies) < 2:
-                message = await socket.recv()
-                if isinstance(message, str):
-                    replies.append(json.loads(message))
-            assert [r['type'] for r in replies] == ['parameters_updated', 'error']
-        detail = httpx.get(f"{server.url}/api/v1/sessions/{session['id']}").json()
-        assert detail['parameters']['noise_scale'] == 0.11
+            texts = await socket_texts(socket, lambda received: any(r['type'] == 'error' for r in received))
+            assert [r['type'] for r in texts] == ['error']
+            detail = httpx.get(f"{server.url}/api/v1/sessions/{session['id']}").json()
+            assert detail['parameters']['noise_scale'] == 0.11
+            assert (await peer.wait_message('parameters_updated'))['parameters'] == {'noise_scale': 0.11}
+
+            await asyncio.wait_for(peer.channel_open.wait(), 5)
+            peer.send({'noise_scale': 0.33})
+            texts = await socket_texts(socket, lambda received: any(r['type'] == 'parameters_updated'
+                                                                    for r in received))
+            assert [r['parameters'] for r in texts if r['type'] == 'parameters_updated'] == [{'noise_scale': 0.33}]
     finally:
-        await end(server, session, [])
+        await end(server, session, [peer])
+
+
+async def socket_texts(socket: Any, done: Callable[[list[dict]], bool]) -> list[dict]:
+    """The JSON text messages of a socket (frames skipped) until `done` says enough arrived."""
+    received: list[dict] = []
+    while not done(received):
+        message = await asyncio.wait_for(socket.recv(), 10)
+        if isinstance(message, str):
+            received.append(json.loads(message))
+    return received
 
 
 async def test_ending_a_session_stops_every_peer(server: RunningServer) -> None:

@@ -304,8 +304,10 @@ def test_schema_lists_load_and_runtime_parameters() -> None:
     properties = meta['config_schema']['properties']
     for key in ('model_id', 'use_tiny_vae', 'loras', 'lora_merge_mode', 'compile', 'cuda_graphs', 'cfg_type'):
         assert properties[key]['ui']['is_load_param'] is True
-    for key in ('t_index_list', 'guidance_scale', 'delta', 'seed', 'num_inference_steps', 'negative_prompt'):
+    for key in ('denoising_step_list', 'guidance_scale', 'delta', 'seed', 'num_inference_steps', 'negative_prompt'):
         assert properties[key]['ui']['is_load_param'] is False
+    assert properties['denoising_step_list']['ui']['component'] == 'denoising_steps'
+    assert 'ui' not in properties['t_index_list'], "an integer list has no widget in Scope's panels: steps are above"
     assert meta['supports_lora'] and meta['supports_negative_prompt'] and meta['requires_models']
     assert meta['supported_modes'] == ['text', 'video'] and meta['min_dimension'] == 64
 

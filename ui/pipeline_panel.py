@@ -94,7 +94,9 @@ class PipelinePanel:
             self.problem.set_text(str(error))
             return
         self.problem.set_text('')
-        self.context.manager.load(items)
+        if not self.context.manager.load(items):
+            notify(f'{info.name} is loaded with these parameters already')
+            return
         self.shown = None
         self.show_status()
         notify(f'Loading {info.name}…')

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from ..parameters import SEED_MAX
 from ..protocol import LoadParams, PipelineInfo
 
 
@@ -14,16 +15,17 @@ class DreamfieldLoadParams(LoadParams):
 
 
 class DreamfieldControls(BaseModel):
-    """Runtime controls (the data-channel keys Dreamfield reacts to), with the studio's `ui` metadata."""
+    """Runtime controls (the data-channel keys Dreamfield reacts to), with the `ui` metadata of Scope's panels:
+    noise, steps and cache in its Settings panel, enabled while streaming (the schema marks them runtime controls)."""
 
     noise_scale: float = Field(default=0.7, ge=0, le=1, json_schema_extra={'ui': {
-        'category': 'input', 'component': 'noise', 'order': 10, 'label': 'Noise scale', 'modulatable': True}})
+        'category': 'configuration', 'order': 10, 'label': 'Noise scale', 'modulatable': True}})
     denoising_step_list: list[int] = Field(default=[1000, 750, 500, 250], json_schema_extra={'ui': {
-        'category': 'input', 'component': 'denoising_steps', 'order': 11, 'label': 'Denoising steps'}})
+        'category': 'configuration', 'component': 'denoising_steps', 'order': 11, 'label': 'Denoising steps'}})
     manage_cache: bool = Field(default=True, json_schema_extra={'ui': {
-        'category': 'input', 'component': 'cache', 'order': 12, 'label': 'Manage cache'}})
-    seed: int = Field(default=42, ge=0, json_schema_extra={'ui': {
-        'category': 'input', 'order': 13, 'label': 'Seed'}})
+        'category': 'configuration', 'component': 'cache', 'order': 12, 'label': 'Manage cache'}})
+    seed: int = Field(default=42, ge=0, lt=SEED_MAX + 1, json_schema_extra={'ui': {
+        'category': 'configuration', 'order': 13, 'label': 'Seed'}})
 
 
 DREAMFIELD = PipelineInfo(

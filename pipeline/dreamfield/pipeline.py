@@ -45,6 +45,10 @@ class DreamfieldPipeline(Pipeline):
     def open_stream(self) -> DreamfieldStream:
         return DreamfieldStream(self)
 
+    def input_size(self) -> tuple[int, int]:
+        """Video mode reads the input at the internal resolution: converted there directly, not via the output size."""
+        return self.render_size
+
 
 class DreamfieldStream(PipelineStream):
     """One session's run of the field: its motion, feedback cache and grain, driven one chunk at a time."""

@@ -98,6 +98,8 @@ class StreamDiffusionLoadParams(LoadParams):
 class StreamDiffusionControls(BaseModel):
     """Runtime controls (data-channel keys, Scope's and Daydream's names); none of them reloads the model."""
 
+    denoising_step_list: list[int] | None = Field(default=None, json_schema_extra=_ui(
+        19, 'Denoising steps', component='denoising_steps'))  # Scope's timesteps, mapped onto the schedule
     t_index_list: list[int] = Field(default=[12, 20, 32], min_length=1, max_length=8, json_schema_extra=_ui(
         20, 'Denoising steps (t_index_list)'))
     num_inference_steps: int = Field(default=50, ge=1, le=200, json_schema_extra=_ui(21, 'Schedule steps'))
@@ -158,6 +160,7 @@ STREAMDIFFUSION = PipelineInfo(
     fps=30.0,
     supports_lora=True,
     supports_negative_prompt=True,
+    default_denoising_steps=[760, 600, 360],  # the default t_index_list [12, 20, 32] of 50 steps, as timesteps
     default_temporal_interpolation_method='slerp',
     default_temporal_interpolation_steps=8,
     estimated_vram_gb=4.0,
