@@ -1,13 +1,14 @@
 """Scope's pipeline endpoints: load, status and schemas."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from pipeline.manager import LoadRequestError
-from pipeline.registry import alias_name
+from pipeline.registry import PipelineRegistry
 from pipeline.schema import pipeline_meta
 
 from .context import Context
@@ -64,11 +65,13 @@ def pipeline_status(context: Context) -> dict[str, Any]:
 def pipeline_schemas(context: Context) -> dict[str, Any]:
     """Every pipeline a client may load, in Scope's shape; an alias is listed under its own id, named for what runs;
     `runs_as` names the pipeline a load runs now (a stand-in while a registered pipeline's weights are absent)."""
-    pipelines = {}
-    for pid, info, name in context.registry.listed():
-        runnable = context.registry.runnable(pid, None, context.config.models_dir)
-        runs_as = runnable[0].info.id if runnable else pid
-        if runs_as != pid and runs_as != info.id:
-            name = alias_name(pid, runnable[0].info) if runnable else name
-        pipelines[pid] = {**pipeline_meta(info, pid, name), 'runs_as': runs_as}
-    return {'pipelines': pipelines}
+    return {'pipelines': listed_schemas(context.registry, context.config.models_dir)}
+
+
+def listed_schemas(registry: PipelineRegistry, models_dir: Path) -> dict[str, dict[str, Any]]:
+    """Each loadable id's schema entry with `runs_as`, as the schemas and the graph editor's nodes show it."""
+    schemas = {}
+    for pid, info, name in registry.listed(models_dir):
+        runs = registry.runs_as(pid, models_dir)
+        schemas[pid] = {**pipeline_meta(info, pid, name), 'runs_as': runs.id if runs is not None else pid}
+    return schemas

@@ -13,4 +13,4 @@ router = APIRouter(prefix='/api/v1/workflow', tags=['pipelines'])
 @router.post('/resolve')
 def resolve(workflow: WorkflowRequest, context: Context) -> WorkflowResolutionPlan:
     """Check a `.scope-workflow.json` (read-only: nothing is installed or downloaded)."""
-    return resolve_workflow(workflow, context.registry, context.config.lora_dir)
+    return resolve_workflow(workflow, context.registry, context.config.lora_dir, context.config.models_dir)

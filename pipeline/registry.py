@@ -73,15 +73,33 @@ class PipelineRegistry:
         alias = self.aliases.get(pipeline_id)
         return self.specs.get(alias) if alias else None
 
-    def listed(self) -> list[tuple[str, PipelineInfo, str]]:
+    def listed(self, models_dir: Path | None = None) -> list[tuple[str, PipelineInfo, str]]:
         """Every id a client may load, with the declaration of what runs and the name it is shown under: the
-        registered pipelines, then the aliases (named for what they stand for and what runs in their place)."""
-        entries = [(pipeline_id, spec.info, spec.info.name) for pipeline_id, spec in self.specs.items()]
+        registered pipelines, then the aliases (named for what they stand for and what runs in their place). With
+        `models_dir`, a registered pipeline whose weights are absent is shown as its stand-in."""
+        entries = [(pipeline_id, *self.shown_as(pipeline_id, models_dir)) for pipeline_id in self.specs]
         for alias, target in self.aliases.items():
             spec = self.specs.get(target)
             if spec is not None and alias not in self.specs:
                 entries.append((alias, spec.info, alias_name(alias, spec.info)))
         return entries
+
+    def shown_as(self, pipeline_id: str, models_dir: Path | None) -> tuple[PipelineInfo, str]:
+        """The declaration and name a registered pipeline is shown with: its own declaration, named for its stand-in
+        while it cannot run here (e.g. 'LongLive (Dreamfield stand-in)' without LongLive's weights)."""
+        spec = self.specs[pipeline_id]
+        stand_in = self.runs_as(pipeline_id, models_dir)
+        if stand_in is not None and stand_in is not spec.info:
+            return spec.info, alias_name(pipeline_id, stand_in)
+        return spec.info, spec.info.name
+
+    def runs_as(self, pipeline_id: str, models_dir: Path | None) -> PipelineInfo | None:
+        """The declaration of what a load of `pipeline_id` (without load parameters) runs now (None: nothing)."""
+        if models_dir is None:
+            spec = self.resolve(pipeline_id)
+            return spec.info if spec is not None else None
+        runnable = self.runnable(pipeline_id, None, models_dir)
+        return runnable[0].info if runnable is not None else None
 
     def __contains__(self, pipeline_id: str) -> bool:
         return self.resolve(pipeline_id) is not None

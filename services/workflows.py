@@ -89,21 +89,26 @@ class WorkflowResolutionPlan(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-def resolve_workflow(workflow: WorkflowRequest, registry: PipelineRegistry, lora_dir: Path) -> WorkflowResolutionPlan:
+def resolve_workflow(workflow: WorkflowRequest, registry: PipelineRegistry, lora_dir: Path,
+                     models_dir: Path) -> WorkflowResolutionPlan:
     """Check each pipeline (built in, alias or plugin) and each LoRA of a workflow against this server."""
     items: list[ResolutionItem] = []
     for node in workflow.nodes:
-        items.append(_pipeline_item(node, registry))
+        items.append(_pipeline_item(node, registry, models_dir))
         items.extend(_lora_item(lora, lora_dir) for lora in node.loras)
     pipelines_ok = all(item.status == 'ok' for item in items if item.kind in ('pipeline', 'node', 'plugin'))
     return WorkflowResolutionPlan(can_apply=pipelines_ok, items=items)
 
 
-def _pipeline_item(node: WorkflowNode, registry: PipelineRegistry) -> ResolutionItem:
+def _pipeline_item(node: WorkflowNode, registry: PipelineRegistry, models_dir: Path) -> ResolutionItem:
     pipeline_id = node.node_type_id
     spec = registry.resolve(pipeline_id)
     if spec is not None:
-        detail = None if pipeline_id in registry.specs else f'Runs as {alias_name(pipeline_id, spec.info)}'
+        if pipeline_id not in registry.specs:
+            detail: str | None = f'Runs as {alias_name(pipeline_id, spec.info)}'
+        else:
+            _info, name = registry.shown_as(pipeline_id, models_dir)
+            detail = f'Runs as {name}' if name != spec.info.name else None
         return ResolutionItem(kind='pipeline', name=pipeline_id, status='ok', detail=detail)
     if node.source.type != 'builtin':
         plugin = node.source.plugin_name or pipeline_id

@@ -110,10 +110,10 @@ def test_streamdiffusions_steps_are_scopes_steps_block() -> None:
     assert meta['mode_defaults']['text']['denoising_steps'] == [760, 600, 360]
 
 
-def test_an_alias_is_listed_under_its_own_id_and_named_for_what_runs() -> None:
-    """Scope's pipeline picker offers `longlive`, saying that Dreamfield runs in its place; a real pipeline of that
-    id replaces the alias."""
-    listed = {pid: name for pid, _info, name in registry().listed()}
+def test_an_alias_is_listed_under_its_own_id_and_named_for_what_runs(tmp_path: Path) -> None:
+    """Scope's pipeline picker offers `longlive`, saying that Dreamfield runs in its place while LongLive's weights
+    are not downloaded; a real pipeline of that id that can run replaces the alias."""
+    listed = {pid: name for pid, _info, name in registry().listed(tmp_path)}
     assert listed['longlive'] == 'LongLive (Dreamfield stand-in)'
     assert listed['streamdiffusionv2'] == 'StreamDiffusionV2 (Dreamfield stand-in)'
     meta = pipeline_meta(registry().resolve('longlive').info, 'longlive', listed['longlive'])  # type: ignore[union-attr]
@@ -121,7 +121,7 @@ def test_an_alias_is_listed_under_its_own_id_and_named_for_what_runs() -> None:
     reg = registry()
     reg.register(PipelineInfo(id='longlive', name='LongLive', description='the real one', supported_modes=['text'],
                               default_mode='text'), 'nowhere:LongLive')
-    assert [name for pid, _info, name in reg.listed() if pid == 'longlive'] == ['LongLive']
+    assert [name for pid, _info, name in reg.listed(tmp_path) if pid == 'longlive'] == ['LongLive']
 
 
 class LongLiveLike(LoadParams):
