@@ -62,7 +62,7 @@ async def test_an_encoder_that_keeps_failing_stops_its_viewers_with_the_reason(g
             controller.send({'glitches': 1_000_000})
             stopped = await controller.wait_message('stream_stopped', timeout=60)
             assert 'Video encoding failed' in stopped['error_message'] and 'ValueError' in stopped['error_message']
-            socket_stopped = await last_text(socket)
+            socket_stopped = await stopped_message(socket)
             assert socket_stopped['type'] == 'stream_stopped'
             assert 'Video encoding failed' in socket_stopped['error_message']
         assert controller.pc is not None
@@ -86,16 +86,17 @@ async def jpegs(socket: ClientConnection, count: int, timeout: float = 30) -> li
     return frames
 
 
-async def last_text(socket: ClientConnection, timeout: float = 60) -> dict:
-    """The first text message, read past any frames, before the server closes the socket."""
+async def stopped_message(socket: ClientConnection, timeout: float = 60) -> dict:
+    """The `stream_stopped` message, read past frames and other messages (what the controller changed), before the
+    server closes the socket."""
     async with asyncio.timeout(timeout):
         while True:
             try:
                 message = await socket.recv()
             except ConnectionClosed:
-                raise AssertionError('the socket closed without a message') from None
-            if isinstance(message, str):
-                return json.loads(message)
+                raise AssertionError('the socket closed without stream_stopped') from None
+            if isinstance(message, str) and (text := json.loads(message))['type'] == 'stream_stopped':
+                return text
 
 
 async def wait_for_log(server: RunningServer, condition: Callable[[str], bool], timeout: float = 60) -> str:

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 
 from .browser import console_log, missing_browser, start_chromium, wait_until
 from .server import RunningServer
@@ -27,6 +29,7 @@ if not (BUILD / 'index.html').is_file():
                 allow_module_level=True)
 
 pytestmark = pytest.mark.browser
+T = TypeVar('T')
 
 # Records every fetch of the app and every data-channel message, before the app's own code runs.
 RECORDER = '''
@@ -139,20 +142,35 @@ class App:
         return bool(wait_until(lambda: words in self.text(), timeout))
 
     def choose(self, label: str, option: str) -> None:
-        """Pick an option of the select next to a label (Radix select)."""
-        trigger = self.browser.execute_script('''
+        """Pick an option of the select next to a label (Radix select; React may re-render it meanwhile)."""
+        trigger = wait_until(lambda: self._fresh(lambda: self._trigger(label)), 10)
+        assert trigger is not None, f'no select for {label!r}'
+        trigger.click()
+        found = wait_until(lambda: self._fresh(lambda: next(
+            (o for o in self.browser.find_elements(By.CSS_SELECTOR, '[role=option]')
+             if o.text.strip().startswith(option)), None)), 10)
+        assert found, f'no option {option!r} for {label!r}'
+        found.click()
+        assert wait_until(lambda: self._fresh(lambda: (trigger := self._trigger(label)) is not None
+                                              and trigger.text.strip().startswith(option)), 10), \
+            f'{label} did not become {option}'
+
+    def _trigger(self, label: str) -> WebElement | None:
+        """The select button next to a label."""
+        return self.browser.execute_script('''
             const label = [...document.querySelectorAll("h3,label,span,div")].find(
               (e) => e.childElementCount === 0 && e.textContent.trim() === arguments[0]);
             let node = label;
             while (node && !node.parentElement.querySelector("button[role=combobox]")) node = node.parentElement;
             return node && node.parentElement.querySelector("button[role=combobox]");''', label)
-        assert trigger is not None, f'no select for {label!r}'
-        trigger.click()
-        found = wait_until(lambda: next((o for o in self.browser.find_elements(By.CSS_SELECTOR, '[role=option]')
-                                         if o.text.strip().startswith(option)), None), 10)
-        assert found, f'no option {option!r} for {label!r}'
-        found.click()
-        assert wait_until(lambda: trigger.text.strip().startswith(option), 10), f'{label} did not become {option}'
+
+    @staticmethod
+    def _fresh(read: Callable[[], T]) -> T | None:
+        """What `read` finds, or None when the element it read was replaced meanwhile (ask again)."""
+        try:
+            return read()
+        except StaleElementReferenceException:
+            return None
 
     def frames(self, count: int = 10, timeout: float = 90) -> dict[str, int]:
         """The stream's output once `count` frames of it are decoded."""
