@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from pipeline.stamp import read_stamp
+from rtc.fanout import REPEAT_AFTER
 
 from .scope_client import ScopeClient
 from .server import RunningServer, free_port
@@ -240,7 +241,11 @@ async def test_scope_recording_endpoints_record_mp4_with_the_right_duration(http
             span = float((last_pts - first_pts) * time_base)
             assert len(frames) >= 30 and abs(duration - span) < 0.2, (duration, span)
             stamps = numbered(frames)
-            assert stamps == sorted(stamps) and stamps[-1] - stamps[0] >= len(frames) - 1
+            assert stamps == sorted(stamps), 'frames are recorded in order'
+            seconds = [float((frame.pts or 0) * (frame.time_base or 0)) for frame in frames]
+            repeats = [(seconds[i] - seconds[i - 1]) for i in range(1, len(frames)) if stamps[i] == stamps[i - 1]]
+            assert all(gap >= 0.9 * REPEAT_AFTER for gap in repeats), \
+                f'a frame was recorded twice without the source stalling: {repeats}'
             await player.wait_frames(30)
             later = await http.get(f'/api/v1/recordings/{session}')
             assert later.status_code == 200
