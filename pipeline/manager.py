@@ -77,6 +77,8 @@ class PipelineManager:
             except ValidationError as error:
                 details = '; '.join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
                 raise LoadRequestError(f"Invalid load_params for '{pipeline_id}': {details}") from None
+            if reason := params.unavailable():
+                raise LoadRequestError(f"Cannot load '{pipeline_id}' on this machine: {reason}")
             multiple = spec.info.dimension_multiple
             for name in ('width', 'height'):
                 value = getattr(params, name)

@@ -35,6 +35,10 @@ class LoadParams(BaseModel):
     width: int | None = Field(default=None, ge=16, le=2048, json_schema_extra={'ui': _load_ui(2, 'resolution')})
     base_seed: int = Field(default=42, ge=0, le=SEED_MAX, json_schema_extra={'ui': _load_ui(3, label='Seed')})
 
+    def unavailable(self) -> str | None:
+        """Why these parameters cannot work on this machine (checked before a load starts); None when they can."""
+        return None
+
 
 @dataclass(slots=True)
 class ModelFiles:
