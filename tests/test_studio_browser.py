@@ -155,7 +155,8 @@ def test_another_pipeline_loads_and_the_webcam_feeds_it(browser: webdriver.Chrom
     click_button(browser, 'Webcam')
     camera = wait_until(lambda: p if (p := playing(browser)) and p['width'] == 640 else None, timeout=30)
     assert camera, explain(f'the fake webcam does not come back through passthrough: {playing(browser)}')
-    assert wait_until(lambda: 'session mode: video' in page_text(browser) or None, 10), explain('not in video mode')
+    assert wait_until(lambda: 'the session transforms video' in page_text(browser) or None, 10), \
+        explain('not in video mode')
 
     httpx.post(f'{studio_server.url}/api/v1/assets', params={'filename': 'green.webm'},
                content=webm(320, 240, (40, 200, 80))).raise_for_status()

@@ -41,6 +41,7 @@ class InputSource:
             return
         if kind == 'video' and not self.video_url:
             notify('Choose a video in the asset browser below: its input button sends it', 'info')
+            self.choice.set_value(self.active)  # nothing is sent yet: the toggle shows what is
             return
         await self._switch(kind, self.video_url if kind == 'video' else None)
 
@@ -80,5 +81,8 @@ class InputSource:
         source = SOURCES[self.active].lower()
         if self.active == 'video' and self.video_url:
             source = f'video {self.video_url.rsplit("/", 1)[-1]}'
-        self.status.set_text(f'This tab sends: {source} · session mode: {session.input_mode} · '
-                             f'{session.inputs.received} input frames')
+        if session.input_mode != 'video':
+            self.status.set_text(f'This tab sends: {source} · the session generates from text')
+            return
+        received = f'{session.inputs.received} input frames so far' if session.inputs.received else 'no input yet'
+        self.status.set_text(f'This tab sends: {source} · the session transforms video · {received}')
