@@ -152,7 +152,8 @@ async def test_a_typed_seed_shows_that_it_waits_for_enter(studio: User) -> None:
     studio.find('Generate').click()
     await studio.should_see(marker='seed-hint')
     seed = only(studio, 'control-seed')
-    seed.value = 7  # typed, not applied yet
+    studio.find(marker='control-seed').clear().type('7')  # typed, not applied yet
+    await until(lambda: seed.value == 7)
     assert seed.props.get('hint') == 'Enter applies' and seed.props.get('color') == 'warning'
     assert session().state.snapshot()['seed'] == 42
     studio.find(marker='control-seed').trigger('keydown.enter')

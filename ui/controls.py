@@ -66,7 +66,7 @@ def set_control(control: ui.element, value: Any) -> None:
     """Show a value in a generated control."""
     if value is None:
         return
-    setter = getattr(control, 'set_value', None)
+    setter = getattr(control, 'show_applied', None) or getattr(control, 'set_value', None)
     if setter is None:
         return
     if isinstance(control, ui.input_chips):

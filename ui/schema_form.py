@@ -80,10 +80,10 @@ class NumberField(ui.number):
         self.on('blur', self.commit)
         self.on_value_change(self._typed)
 
-    def set_value(self, value: Any) -> Self:
-        """Show a value applied elsewhere."""
+    def show_applied(self, value: Any) -> Self:
+        """Show a value applied elsewhere (typed values come in through `set_value`, and wait)."""
         self.applied = value
-        super().set_value(value)
+        self.set_value(value)
         self._show_pending()
         return self
 
