@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from nicegui import app
 from nicegui.testing import User
 
@@ -129,9 +130,22 @@ async def test_video_asset_without_a_video_keeps_showing_what_is_sent(studio: Us
     only(studio, 'input-source').set_value('video')
     await studio.should_see('Choose a video in the asset browser below')
     await until(lambda: only(studio, 'input-source').value == 'none')
-    session().inputs.received = 1244  # frames that came in while the session was in video mode
-    await asyncio.sleep(1.2)
-    assert 'input frames' not in only(studio, 'input-status').text, 'a text-mode session shows no frame count'
+
+
+async def test_the_input_status_counts_frames_only_while_they_come_in(studio: User) -> None:
+    await studio.open('/')
+    studio.find('Media').click()
+    status = only(studio, 'input-status')
+    session().update({'input_mode': 'video'}, source='scope')  # a Scope client sends video
+
+    def fed_and_counted() -> bool:
+        session().receive_input(BlackFrame())
+        return 'the session transforms video · ' in status.text and ' input frames so far' in status.text
+
+    await until(fed_and_counted)
+    await until(lambda: status.text.endswith('the session transforms video · no input is coming in'))
+    session().update({'input_mode': 'text'}, source='scope')
+    await until(lambda: status.text == 'This tab sends: text only · the session generates from text')
 
 
 async def test_send_parameters_explains_bad_json_in_words_and_confirms_good(studio: User) -> None:
@@ -186,3 +200,10 @@ async def test_share_links_say_what_they_are_for(studio: User) -> None:
     studio_session = session()
     view = only(studio, 'link-view').text
     assert view.endswith(f'/s/{studio_session.id}?token={studio_session.tokens["view"]}'), 'the whole address shows'
+
+
+class BlackFrame:
+    """An incoming video frame: black at any size."""
+
+    def to_rgb(self, width: int | None, height: int | None) -> np.ndarray:
+        return np.zeros((height or 64, width or 64, 3), np.uint8)

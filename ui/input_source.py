@@ -40,7 +40,8 @@ class InputSource:
         if kind == self.active:
             return
         if kind == 'video' and not self.video_url:
-            notify('Choose a video in the asset browser below: its input button sends it', 'info')
+            notify('Choose a video in the asset browser below (upload one first if there is none): '
+                   'its input button sends it', 'info')
             self.choice.set_value(self.active)  # nothing is sent yet: the toggle shows what is
             return
         await self._switch(kind, self.video_url if kind == 'video' else None)
@@ -84,5 +85,8 @@ class InputSource:
         if session.input_mode != 'video':
             self.status.set_text(f'This tab sends: {source} · the session generates from text')
             return
-        received = f'{session.inputs.received} input frames so far' if session.inputs.received else 'no input yet'
+        if session.waiting_for_input():  # no count of frames that stopped coming: it would read as live
+            received = 'no input is coming in' if session.inputs.received else 'no input yet'
+        else:
+            received = f'{session.inputs.received} input frames so far'
         self.status.set_text(f'This tab sends: {source} · the session transforms video · {received}')
