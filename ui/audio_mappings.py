@@ -63,7 +63,8 @@ class MappingEditor:
                     self._number(mapping, low, f'{title} min')
                     self._number(mapping, high, f'{title} max')
                 ui.select(list(get_args(Curve)), value=mapping.curve, label='curve',
-                          on_change=lambda e: self._set(mapping, 'curve', e.value)).props('dense options-dense')
+                          on_change=lambda e: self._set(mapping, 'curve', e.value)).props('dense options-dense') \
+                    .classes('ds-mapping-curve')
                 for title, field in TIMING[:2]:
                     self._number(mapping, field, title)
                 ui.number('threshold', value=mapping.threshold, format='%.3g',

@@ -92,19 +92,20 @@ class AudioPanel:
         self._show_source_options()
 
     def _presets_row(self) -> None:
+        """The preset to edit and Apply on one row, saving and deleting on the next (fits a phone)."""
         with ui.row().classes('w-full items-center gap-2 no-wrap'):
             self.preset_select = ui.select(self.service.presets.names(), value=self.preset.name, label='Preset',
-                                           on_change=self._load_preset).props('dense').classes('w-48') \
+                                           on_change=self._load_preset).props('dense').classes('grow min-w-0') \
                 .mark('audio-preset')
-            self.preset_name = ui.input('Save as', placeholder='my-preset').props('dense').classes('w-40') \
+            self.apply_button = ui.button('Apply', icon='play_arrow', on_click=self._apply) \
+                .props('unelevated dense no-caps').classes('px-3').mark('audio-apply')
+        with ui.row().classes('w-full items-center gap-1 no-wrap'):
+            self.preset_name = ui.input('Save as', placeholder='my-preset').props('dense').classes('grow min-w-0') \
                 .mark('audio-preset-name')
             ui.button('Save', icon='save', on_click=self._save_preset).props('flat dense no-caps') \
-                .mark('audio-save-preset')
+                .classes('ds-nowrap-button').mark('audio-save-preset')
             ui.button('Delete', icon='delete', on_click=self._delete_preset).props('flat dense no-caps') \
-                .mark('audio-delete-preset')
-            ui.space()
-            self.apply_button = ui.button('Apply', icon='play_arrow', on_click=self._apply) \
-                .props('unelevated dense no-caps').mark('audio-apply')
+                .classes('ds-nowrap-button').mark('audio-delete-preset')
         self.preset_hint = ui.label(self.preset.description).classes('text-xs opacity-60')
 
     def _show_source_options(self) -> None:
