@@ -53,7 +53,7 @@ def control_for(sync: SessionSync, spec: FieldSpec) -> ui.element:
         if spec.key in SEEDS and sync.can_control:
             tip(ui.button(icon='casino', on_click=lambda: sync.send({spec.key: random.randrange(0, 2 ** 31)}))
                 .props('flat round dense'), 'A random seed').mark(f'randomize-{spec.key}')
-    if spec.key in SEEDS:
+    if spec.key in SEEDS and sync.can_control:  # a viewer has no Pipeline tab with the other seed
         hint("The seed of the running stream: a change shows at once. The seed in the Pipeline tab's load "
              'parameters is where a freshly loaded pipeline starts.').mark('seed-hint')
     if spec.description:

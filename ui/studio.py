@@ -111,7 +111,7 @@ def header(context: ServerContext, sync: SessionSync, show_help: Callable[[], An
         ui.label('Dreamstage').classes('ds-logo')
         ui.label(session.name or f'session {session.id[:8]}').classes('ds-session-name gt-xs').mark('session-name')
         if not sync.can_control:
-            ui.badge('view only', color='warning').props('outline').mark('view-only')
+            ui.badge('view only', color='warning').props('outline').classes('gt-xs').mark('view-only')
         ui.space()
         pipeline = ui.label('').classes('ds-pipeline-chip truncate').mark('header-pipeline')
         peers = ui.label('').classes('ds-peers gt-sm').mark('header-peers')

@@ -33,8 +33,8 @@ class VideoPanel:
             with ui.button('Reset', icon='restart_alt', on_click=self.reset_cache) \
                     .props('flat dense no-caps').mark('reset-cache') as self.reset:
                 self.reset_tip = ui.tooltip('Reset the cache (R)')
-            if not sync.can_control:
-                self.pause.disable()
+            if not sync.can_control:  # shown, to tell paused from playing, but plainly not a button to press
+                self.pause.props(remove='unelevated').props('flat').disable()
                 self.reset.disable()
                 ui.label('view only').classes('ds-view-only-note').mark('transport-view-only') \
                     .tooltip('This link watches: pause, reset and every other control belong to the controllers')
