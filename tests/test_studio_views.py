@@ -108,6 +108,9 @@ def test_the_view_link_shows_the_controllers_values_live_and_read_only(browser: 
         assert wait_until(lambda: visible_text(browser, 's left'), 10), "the viewer's Prompt tab shows its progress"
         settle(driver=browser)
         screenshot(browser, 'view-link.png')
+        open_studio(browser, jam['view_url'])
+        assert wait_until(lambda: prompt_text(browser) == 'a desert of glass at noon' or None, 30), \
+            f'after a reload the viewer sees {prompt_text(browser)!r}'
 
         open_tab(browser, 'Generate')
         assert wait_until(lambda: visible_text(browser, 'Noise scale'), 10), 'the viewer sees the generate values'
