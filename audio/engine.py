@@ -33,7 +33,7 @@ class AudioEngine:
         self.rate = rate
         self.stamp_beats = stamp_beats  # benchmarks: a beat's message carries `stamp` = audio position in ms
         self.analyser = Analyser()
-        self.mapper = ParameterMapper(preset, session.state.snapshot(), previous)
+        self.mapper = ParameterMapper(preset, session.state.snapshot(), previous, session.state.authored_prompts())
         self.features = Features()
         self.clock = SteadyClock(rate)
         self.stop_event = threading.Event()
@@ -122,10 +122,12 @@ class AudioEngine:
         samples = self.source.pull(now)
         begun = time.thread_time()
         self.features = features = self.analyser.process(samples)
-        prompts = self.session.state.values.get('prompts') if self.mapper.uses_prompts else None
+        state = self.session.state
+        prompts, authored = (state.values.get('prompts'), state.authored_prompts()) if self.mapper.uses_prompts \
+            else (None, None)
         dt = min(0.2, now - self._last_tick) if self._last_tick is not None else 1.0 / self.rate
         self._last_tick = now
-        message = self.mapper.step(features, now, dt, prompts)
+        message = self.mapper.step(features, now, dt, prompts, authored)
         for hook in list(self.tick_hooks):
             message.update(hook(self, features, now))
         self.analysis_ms.append(1000 * (time.thread_time() - begun))

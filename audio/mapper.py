@@ -18,13 +18,17 @@ DEFAULT_PROMPT = 'a dreamy nebula of soft light'
 class ParameterMapper:
     """Applies a preset to features: numeric mappings, prompt words with hysteresis, spikes, cooldowns."""
 
-    def __init__(self, preset: Preset, current: dict[str, Any], previous: ParameterMapper | None = None) -> None:
-        """Start from the session's `current` values, or take over from the `previous` mapper of the same session."""
+    def __init__(self, preset: Preset, current: dict[str, Any], previous: ParameterMapper | None = None,
+                 authored: Any = None) -> None:
+        """Start from the session's `current` values, or take over from the `previous` mapper of the same session.
+
+        `authored`: the session's prompts as their author set them (without audio words), when the session knows."""
         self.preset = preset
         self.mappings = [MappingState(m) for m in preset.mappings if m.enabled]
         self.descriptors = [DescriptorState(d) for d in preset.descriptors if d.enabled]
         session_prompts = _prompts(current.get('prompts'))
-        original = previous.original if previous else session_prompts  # the prompts before any audio words
+        # the prompts before any audio words
+        original = previous.original if previous else (_prompts(authored) or session_prompts)
         self.original: Prompts = original
         self.base: Prompts = [{'text': preset.base_prompt, 'weight': 1.0}] if preset.base_prompt else original
         self.start_values: dict[str, Any] = dict(previous.start_values) if previous else {}
@@ -45,8 +49,11 @@ class ParameterMapper:
         # a preset that leaves prompts alone takes back the words of the one before it
         self.clear_words = not self.uses_prompts and normalize(self.shown) != normalize(self.original)
 
-    def step(self, features: Features, now: float, dt: float, session_prompts: Any = None) -> dict[str, Any]:
-        """The message for this tick (empty when nothing changed enough to send)."""
+    def step(self, features: Features, now: float, dt: float, session_prompts: Any = None,
+             authored: Any = None) -> dict[str, Any]:
+        """The message for this tick (empty when nothing changed enough to send).
+
+        `session_prompts`: what the session renders now; `authored`: its prompts without audio words."""
         message: dict[str, Any] = {}
         if self.numeric:
             self._numeric(features, dt, message)
@@ -55,7 +62,7 @@ class ParameterMapper:
             self.shown, self.clear_words = self.original, False
         if self.uses_prompts:
             if session_prompts is not None:
-                self._follow(_prompts(session_prompts))
+                self._follow(_prompts(session_prompts), _prompts(authored))
             self._prompts(features, now, dt, message)
         return message
 
@@ -79,10 +86,11 @@ class ParameterMapper:
                 message[parameter] = value
                 self.sent[parameter] = value
 
-    def _follow(self, session_prompts: Prompts) -> None:
-        """Someone else changed the prompts: they become the base the words are added to."""
+    def _follow(self, session_prompts: Prompts, authored: Prompts) -> None:
+        """Someone else changed the prompts: theirs (without audio words) become the base the words are added to."""
         if session_prompts and normalize(session_prompts) != normalize(self.shown):
-            self.base = self.original = self.shown = session_prompts
+            self.shown = session_prompts
+            self.base = self.original = authored or session_prompts
 
     def _prompts(self, features: Features, now: float, dt: float, message: dict[str, Any]) -> None:
         preset = self.preset

@@ -88,6 +88,8 @@ class PipelineManager:
                 params = spec.info.load_params.model_validate(raw)
             except ValidationError as error:
                 raise LoadRequestError(f"Invalid load_params for '{pipeline_id}': {_describe(error)}") from None
+            if reason := params.unavailable():
+                raise LoadRequestError(f"Cannot load '{pipeline_id}' on this machine: {reason}")
             multiple = spec.info.dimension_multiple
             for name in ('width', 'height'):
                 value = getattr(params, name)

@@ -36,6 +36,10 @@ class LoadParams(BaseModel):
     # `lt` rather than `le`: the same bound, and Scope's frontend shows a number field, not a slider to 4 billion
     base_seed: int = Field(default=42, ge=0, lt=SEED_MAX + 1, json_schema_extra={'ui': _load_ui(3, label='Seed')})
 
+    def unavailable(self) -> str | None:
+        """Why these parameters cannot work on this machine (checked before a load starts); None when they can."""
+        return None
+
 
 @dataclass(slots=True)
 class ModelFiles:

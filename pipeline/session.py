@@ -104,6 +104,11 @@ class Session:
             self.input_mode = 'video'
         self.inputs.put(frame)
 
+    def waiting_for_input(self, grace: float = 2.0) -> bool:
+        """Whether the session waits for video input that does not come (video mode, no frame for `grace` s)."""
+        return self.input_mode == 'video' and not self.state.paused \
+            and time.monotonic() - self.inputs.last_received > grace
+
     def start(self) -> None:
         """Start rendering (the worker thread starts on the first call)."""
         self.set_rendering(True)

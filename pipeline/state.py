@@ -11,6 +11,8 @@ from typing import Any
 from .parameters import ONE_SHOT_KEYS, PROMPT_KEYS
 from .prompts import PromptChange, PromptTracker
 
+MODULATORS = frozenset({'audio'})  # sources that add to the creator's prompts instead of setting them
+
 
 @dataclass(slots=True)
 class ChunkParams:
@@ -31,6 +33,7 @@ class ParameterState:
     _one_shots: dict[str, Any] = field(default_factory=dict)
     _prompt_change: PromptChange | None = None
     _changed: dict[str, str] = field(default_factory=dict)  # key -> the source that changed it last
+    _authored: list[dict[str, Any]] | None = None  # the prompts as their author set them, before any modulator
     _tracker: PromptTracker = field(default_factory=PromptTracker)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _wakeup: threading.Event = field(default_factory=threading.Event)
@@ -46,8 +49,11 @@ class ParameterState:
                 change = self._tracker.receive(prompts, transition)
                 if change is not None:
                     self._prompt_change = change
+                    before = self.values.get('prompts')
                     self.values['prompts'] = [{'text': t, 'weight': w} for t, w in change.prompts]
                     applied['prompts'] = self.values['prompts']
+                    if source not in MODULATORS:
+                        self._authored = self._authored_after(before, self.values['prompts'])
                     if change.num_steps:
                         applied['transition'] = dict(transition or {})
             for key, value in message.items():
@@ -68,6 +74,15 @@ class ParameterState:
         if applied:
             self._notify()
         return applied
+
+    def _authored_after(self, before: Any, after: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The author's prompts after a change: a change of weights alone keeps the author's texts (a matrix route
+        moving the weights of the prompts the audio engine added words to)."""
+        authored = self._authored
+        if authored and isinstance(before, list) and len(before) == len(after) == len(authored) \
+                and [p['text'] for p in before] == [p['text'] for p in after]:
+            return [{'text': mine['text'], 'weight': new['weight']} for mine, new in zip(authored, after, strict=True)]
+        return after
 
     def take(self) -> ChunkParams:
         """The parameters for the next chunk; one-shot values and the prompt change are consumed."""
@@ -128,6 +143,15 @@ class ParameterState:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return dict(self.values)
+
+    def authored_prompts(self) -> list[dict[str, Any]]:
+        """The prompts as a person or client last set them, without what a modulator (the audio engine) added.
+
+        The session renders `values['prompts']`; the studio shows these in the prompt box, and the audio engine adds
+        its words to them, so applying a prompt never bakes the engine's words in."""
+        with self._lock:
+            prompts = self._authored if self._authored is not None else self.values.get('prompts')
+            return [dict(prompt) for prompt in prompts or []]
 
     @property
     def paused(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_CONSECUTIVE_ERRORS = 10  # chunks failing in a row, even with the last good parameters, end the stream
+RATE_WINDOW = 30  # chunks the measured chunk rate looks back on
 
 
 class PipelineWorker:
@@ -37,6 +39,18 @@ class PipelineWorker:
         self.pacer: FramePacer | None = None
         self.sleeping = False  # waiting for someone to watch (no chunk is being made)
         self.input_latency: float | None = None  # seconds from the newest input frame's arrival to its output
+        self.chunk_times: deque[float] = deque(maxlen=RATE_WINDOW)  # when the last chunks were done (monotonic)
+
+    @property
+    def chunk_rate(self) -> float:
+        """Chunks a second: measured over the last chunks made in a row, else what the pipeline declares.
+
+        A transition moves one step per chunk, so this turns transition steps into seconds."""
+        times = list(self.chunk_times)
+        if len(times) >= 5 and (span := times[-1] - times[0]) > 0:
+            return (len(times) - 1) / span
+        info = self.session.pipeline.info
+        return info.fps / max(1, info.chunk_size)
 
     def start(self) -> None:
         self.thread.start()
@@ -85,11 +99,13 @@ class PipelineWorker:
         while not self.stop_event.is_set():
             if not session.rendering.is_set():  # nobody watches: sleep without CPU until someone does
                 self.sleeping = True
+                self.chunk_times.clear()  # a rate measured across a pause would be too low
                 session.rendering.wait(0.5)
                 self.sleeping = False
                 next_tick = time.monotonic()
                 continue
             if session.state.paused:
+                self.chunk_times.clear()
                 session.state.wait_for_change(0.1)
                 next_tick = time.monotonic()
                 continue
@@ -138,6 +154,7 @@ class PipelineWorker:
                     break
                 continue
             self._publish(frames, params.version, params.values, period)
+            self.chunk_times.append(time.monotonic())
             next_tick += period * max(1, len(frames))
             if next_tick < time.monotonic() - period:
                 next_tick = time.monotonic()

@@ -53,6 +53,7 @@ class AssetService:
         self.root = root
         self.max_upload_bytes = max_upload_bytes
         self.stored_listeners: list[Callable[[Path], None]] = []  # told of each stored upload (song analysis)
+        self.version = 0  # counts the uploads and deletions made through this service (lists refresh on a change)
 
     def files(self, kind: str | None = None) -> list[AssetFileInfo]:
         """Every asset (recursively), newest first; `kind` (image, video or audio) narrows the list."""
@@ -79,6 +80,7 @@ class AssetService:
             raise InvalidRequest(f'Invalid file type. Allowed types: {", ".join(allowed)}')
         target = upload_path(self.root, filename)
         await receive_file(chunks, declared, target, self.max_upload_bytes, content_check(suffix))
+        self.version += 1
         for listener in list(self.stored_listeners):
             listener(target)
         return self.info(target)
@@ -97,6 +99,7 @@ class AssetService:
     def delete(self, asset_path: str) -> None:
         """Delete an asset file."""
         self.path(asset_path).unlink(missing_ok=True)
+        self.version += 1
 
     def relative(self, info: AssetFileInfo) -> str:
         """An asset's path relative to the folder (what the asset URLs use)."""

@@ -229,3 +229,20 @@ window.dreamstageMidi = async function () {
     if (event.port.type === "input" && event.port.state === "connected") listen(event.port);
   };
 };
+
+// Copy a text to the clipboard: the Clipboard API where the page may use it (https, localhost), else a selected
+// textarea and the copy command (plain http on a LAN); resolves to whether it worked.
+window.dreamstageCopy = async function (text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch (error) { /* not a secure context, or no permission: try the older way */ }
+  const area = Object.assign(document.createElement("textarea"), { value: text, readOnly: true });
+  area.style.cssText = "position:fixed;left:-9999px;top:0;opacity:0";
+  document.body.appendChild(area);
+  area.select();
+  let copied = false;
+  try { copied = document.execCommand("copy"); } catch (error) { copied = false; }
+  area.remove();
+  return copied;
+};

@@ -125,3 +125,10 @@ def wait_until(condition: Callable[[], T | None], timeout: float, interval: floa
         if time.monotonic() > deadline:
             return None
         time.sleep(interval)
+
+
+def viewport(driver: webdriver.Chrome, width: int, height: int) -> None:
+    """Make the page's viewport exactly `width` x `height`."""
+    driver.set_window_size(width, height)
+    inner = driver.execute_script('return [innerWidth, innerHeight]')
+    driver.set_window_size(2 * width - inner[0], 2 * height - inner[1])

@@ -3,11 +3,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
-import shutil
-import struct
-import time
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,10 +14,10 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.remote.webelement import WebElement
 
-from .browser import MEAN_COLOUR, console_log, missing_browser, start_chromium, wait_until
-from .server import ROOT, RunningServer
+from .browser import MEAN_COLOUR, console_log, missing_browser, start_chromium, viewport, wait_until
+from .server import RunningServer
+from .studio_pages import button, choose, click_button, open_tab, page_text, png, screenshot, set_prompt, settle, shown
 
 if reason := missing_browser():
     pytest.skip(reason, allow_module_level=True)
@@ -30,7 +25,6 @@ if reason := missing_browser():
 pytestmark = pytest.mark.browser
 
 T = TypeVar('T')
-ARTIFACTS = ROOT / 'artifacts'
 FIRE = 'fire, flames, lava, burning embers'
 OCEAN = 'blue ocean, deep sea underwater'
 
@@ -155,7 +149,8 @@ def test_another_pipeline_loads_and_the_webcam_feeds_it(browser: webdriver.Chrom
     click_button(browser, 'Webcam')
     camera = wait_until(lambda: p if (p := playing(browser)) and p['width'] == 640 else None, timeout=30)
     assert camera, explain(f'the fake webcam does not come back through passthrough: {playing(browser)}')
-    assert wait_until(lambda: 'session mode: video' in page_text(browser) or None, 10), explain('not in video mode')
+    assert wait_until(lambda: 'the session transforms video' in page_text(browser) or None, 10), \
+        explain('not in video mode')
 
     httpx.post(f'{studio_server.url}/api/v1/assets', params={'filename': 'green.webm'},
                content=webm(320, 240, (40, 200, 80))).raise_for_status()
@@ -170,6 +165,8 @@ def test_another_pipeline_loads_and_the_webcam_feeds_it(browser: webdriver.Chrom
     assert colour[1] > colour[0] + 60 and colour[1] > colour[2] + 60, explain(f'not the green clip: {colour}')
 
     click_button(browser, 'Text only')
+    assert wait_until(lambda: 'the session transforms video · no input is coming in' in page_text(browser) or None,
+                      20), explain('a count of frames that stopped coming reads as live')
     open_tab(browser, 'Pipeline')
     choose(browser, 'Pipeline', 'Dreamfield (CPU)')
     choose(browser, 'Resolution', '16:9 · 576x320')
@@ -178,6 +175,9 @@ def test_another_pipeline_loads_and_the_webcam_feeds_it(browser: webdriver.Chrom
     assert wide and wide['height'] == 320, explain(f'dreamfield at 576x320 does not play: {playing(browser)}')
     httpx.post(f'{studio_server.url}/api/v1/pipeline/load', json={'pipeline_ids': ['dreamfield']}).raise_for_status()
     assert wait_until(lambda: p if (p := playing(browser)) and p['width'] == 512 else None, timeout=60)
+    open_tab(browser, 'Media')
+    assert wait_until(lambda: 'This tab sends: text only · the session generates from text' in page_text(browser)
+                      or None, 20), explain('back in text mode, the status still speaks of video input')
 
 
 def test_a_dropped_connection_reconnects_by_itself(browser: webdriver.Chrome, studio_server: RunningServer,
@@ -192,19 +192,47 @@ def test_a_dropped_connection_reconnects_by_itself(browser: webdriver.Chrome, st
 
 
 def test_the_studio_fits_a_phone(browser: webdriver.Chrome, explain: Callable[[str], str]) -> None:
+    """390x844 with touch: video first, the transport bar in one row, every tab in view, words for fingers, song
+    box and mappings within the width."""
     try:
         browser.execute_cdp_cmd('Emulation.setDeviceMetricsOverride',
                                 {'width': 390, 'height': 844, 'deviceScaleFactor': 2, 'mobile': True})
-        time.sleep(1.0)
+        browser.execute_cdp_cmd('Emulation.setTouchEmulationEnabled', {'enabled': True, 'maxTouchPoints': 5})
+        browser.get(browser.current_url)
+        assert wait_until(lambda: playing(browser), timeout=30), explain('no video on the phone')
         overflow = browser.execute_script('return document.documentElement.scrollWidth - innerWidth')
         video = browser.find_element(By.CSS_SELECTOR, '.ds-video').rect
         tabs = browser.find_element(By.CSS_SELECTOR, '.ds-tabs').rect
-        screenshot(browser, 'studio-phone.png', docs=False)
         assert overflow <= 0, explain(f'the page is {overflow} px wider than a phone')
         assert video['width'] > 350 and tabs['y'] > video['y'] + video['height'] - 1, 'the video should come first'
+        transport = [b.rect for b in browser.find_elements(By.CSS_SELECTOR, '.ds-transport .q-btn')]
+        middles = [rect['y'] + rect['height'] / 2 for rect in transport]
+        assert max(middles) - min(middles) < 12, f'the transport bar wraps: button middles at {middles}'
+        assert all(rect['height'] <= 40 for rect in transport), f'labels wrap inside the buttons: {transport}'
+        for tab in browser.find_elements(By.CSS_SELECTOR, '.ds-tabs .q-tab'):
+            rect = tab.rect
+            assert tab.is_displayed() and rect['x'] >= 0 and rect['x'] + rect['width'] <= 391, \
+                f'the tab {tab.text!r} is cut off at {rect}'
+        open_tab(browser, 'Media')
+        assert 'Tap + to add images, videos or audio' in page_text(browser), 'a phone cannot drop files'
+        open_tab(browser, 'Audio')
+        song_box = next(e for e in browser.find_elements(By.CSS_SELECTOR, '.ds-upload-title') if e.is_displayed())
+        assert song_box.text == 'Tap + to add a song' and song_box.rect['height'] < 30, \
+            f'the song drop box wraps: {song_box.text!r} in {song_box.rect}'
+        browser.find_element(By.XPATH, '//div[contains(@class, "q-expansion-item")]//div[text()="Mappings"]').click()
+        assert wait_until(lambda: shown(browser, '.ds-mapping'), 10), 'no mappings shown'
+        assert browser.execute_script('return document.documentElement.scrollWidth - innerWidth') <= 0, \
+            'the mappings make the page scroll sideways'
+        assert all(e.rect['x'] + e.rect['width'] <= 391 for e in browser.find_elements(By.CSS_SELECTOR, '.ds-mapping'))
+        open_tab(browser, 'Prompt')
+        browser.execute_script('window.scrollTo(0, 0)')
+        settle(driver=browser)
+        screenshot(browser, 'studio-phone.png')
     finally:
+        browser.execute_cdp_cmd('Emulation.setTouchEmulationEnabled', {'enabled': False})
         browser.execute_cdp_cmd('Emulation.clearDeviceMetricsOverride', {})
         viewport(browser, 1280, 720)
+        browser.get(browser.current_url)
 
 
 def test_a_screenshot_for_the_readme(browser: webdriver.Chrome, explain: Callable[[str], str]) -> None:
@@ -215,16 +243,9 @@ def test_a_screenshot_for_the_readme(browser: webdriver.Chrome, explain: Callabl
     fields[1].send_keys('deep teal ocean light')
     fields[1].send_keys(Keys.ENTER)
     browser.find_elements(By.CSS_SELECTOR, '.ds-prompt textarea')[2].send_keys('a storm of embers')
-    time.sleep(2.5)
-    assert playing(browser), explain('no video for the screenshot')
+    settle(2.5, browser)  # the new blend shows in the picture
+    assert wait_until(lambda: playing(browser), 20), explain('no video for the screenshot')
     screenshot(browser, 'studio.png')
-
-
-def viewport(driver: webdriver.Chrome, width: int, height: int) -> None:
-    """Make the page's viewport exactly `width` x `height`."""
-    driver.set_window_size(width, height)
-    inner = driver.execute_script('return [innerWidth, innerHeight]')
-    driver.set_window_size(2 * width - inner[0], 2 * height - inner[1])
 
 
 def playing(driver: webdriver.Chrome) -> dict[str, Any] | None:
@@ -250,72 +271,10 @@ def header_pipeline(driver: webdriver.Chrome) -> str:
     return driver.execute_script('return document.querySelector(".ds-pipeline-chip").textContent')
 
 
-def page_text(driver: webdriver.Chrome) -> str:
-    return driver.execute_script('return document.body.innerText')
-
-
 def studio_parameters(server: RunningServer) -> dict[str, Any]:
     sessions = httpx.get(f'{server.url}/api/v1/sessions').json()['sessions']
     studio = next(s for s in sessions if s['name'] == 'studio')
     return httpx.get(f'{server.url}/api/v1/sessions/{studio["id"]}').json()['parameters']
-
-
-def set_prompt(driver: webdriver.Chrome, text: str) -> None:
-    """Replace the first prompt's text and press Enter."""
-    open_tab(driver, 'Prompt')
-    field = driver.find_element(By.CSS_SELECTOR, '.ds-prompt textarea')
-    field.send_keys(Keys.CONTROL, 'a')
-    field.send_keys(Keys.DELETE)
-    field.send_keys(text)
-    field.send_keys(Keys.ENTER)
-
-
-def open_tab(driver: webdriver.Chrome, name: str) -> None:
-    driver.find_element(By.XPATH, f'//div[contains(@class, "q-tab ")][.//div[text()="{name}"]]').click()
-    time.sleep(0.3)
-
-
-def button(driver: webdriver.Chrome, label: str) -> list[WebElement]:
-    return [b for b in driver.find_elements(By.XPATH, f'//button[.//span[normalize-space()="{label}"]]')
-            if b.is_displayed()]
-
-
-def click_button(driver: webdriver.Chrome, label: str, index: int = -1) -> None:
-    buttons = wait_until(lambda: button(driver, label), timeout=10)
-    assert buttons, f'no button {label!r}'
-    buttons[index].click()
-    time.sleep(0.3)
-
-
-def choose(driver: webdriver.Chrome, label: str, option: str) -> None:
-    """Pick an option of a Quasar select by its label."""
-    field = driver.find_element(By.XPATH, f'//label[contains(@class, "q-select")][.//div[text()="{label}"]]')
-    field.click()
-    item = wait_until(lambda: [i for i in driver.find_elements(By.CSS_SELECTOR, '.q-menu .q-item')
-                               if i.text.strip() == option], timeout=5)
-    assert item, f'no option {option!r} in {label}'
-    item[0].click()
-    time.sleep(0.3)
-
-
-def screenshot(driver: webdriver.Chrome, name: str, docs: bool = True) -> None:
-    """Save a screenshot as a test artifact (and, with DREAMSTAGE_UPDATE_DOCS=1, as the README's picture)."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    driver.save_screenshot(str(ARTIFACTS / name))
-    if docs and os.environ.get('DREAMSTAGE_UPDATE_DOCS') == '1':  # a test run leaves the work tree as it was
-        (ROOT / 'docs').mkdir(exist_ok=True)
-        shutil.copyfile(ARTIFACTS / name, ROOT / 'docs' / name)
-
-
-def png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
-    """A one-colour PNG image."""
-    rows = b''.join(b'\x00' + bytes(colour) * width for _ in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
-
-    header = struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)
-    return b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b'')
 
 
 def webm(width: int, height: int, colour: tuple[int, int, int], frames: int = 60) -> bytes:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from fastapi import HTTPException
 from nicegui import app, ui
 from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User
@@ -74,12 +75,18 @@ def safetensors() -> bytes:
     return struct.pack('<Q', len(header)) + header
 
 
-async def upload(user: User, marker: str, name: str, data: bytes) -> None:
-    """Drop a file on an upload box."""
+async def upload(user: User, marker: str, name: str, data: bytes) -> bool:
+    """Drop a file on an upload box; whether the server took it (a refusal is the upload's HTTP error)."""
     box = only(user, marker)
-    with user:
-        await box.handle_uploads([SmallFileUpload(name, 'application/octet-stream', data)])
-    await asyncio.sleep(0.05)
+    try:
+        with user:
+            await box.handle_uploads([SmallFileUpload(name, 'application/octet-stream', data)])
+    except HTTPException as error:
+        assert error.status_code == 422
+        return False
+    finally:
+        await asyncio.sleep(0.05)
+    return True
 
 
 async def test_lora_files_get_a_live_scale_slider_each(studio: User, studio_home: Path) -> None:
@@ -105,12 +112,13 @@ async def test_lora_files_get_a_live_scale_slider_each(studio: User, studio_home
 async def test_lora_uploads_are_checked_like_the_rest_api(studio: User, studio_home: Path) -> None:
     await studio.open('/')
     studio.find('LoRA').click()
-    await upload(studio, 'lora-upload', 'glow.safetensors', safetensors())
+    assert await upload(studio, 'lora-upload', 'glow.safetensors', safetensors())
     assert (studio_home / 'models' / 'lora' / 'glow.safetensors').is_file()
     await studio.should_see('glow', retries=10)
-    await upload(studio, 'lora-upload', 'glow.safetensors', safetensors())
-    await upload(studio, 'lora-upload', 'fake.safetensors', b'not a tensor file at all')
-    await upload(studio, 'lora-upload', 'model.ckpt', safetensors())
+    assert not await upload(studio, 'lora-upload', 'glow.safetensors', safetensors())
+    assert not await upload(studio, 'lora-upload', 'fake.safetensors', b'not a tensor file at all')
+    assert not await upload(studio, 'lora-upload', 'model.ckpt', safetensors())
+    await studio.should_see('model.ckpt: Invalid file type')  # under the box, until the failed file is removed
     messages = ' | '.join(studio.notify.messages)
     assert 'glow.safetensors already exists' in messages
     assert 'fake.safetensors: Not a safetensors file' in messages
@@ -122,11 +130,11 @@ async def test_assets_upload_with_clear_errors_and_show_in_the_browser(studio: U
     await studio.open('/')
     studio.find('Media').click()
     await studio.should_see('Nothing here yet', retries=5)
-    await upload(studio, 'asset-upload', 'moon.png', png())
-    await upload(studio, 'asset-upload', 'clips/waves.mp4', b'\x00\x00\x00\x18ftypmp42')
-    await upload(studio, 'asset-upload', 'drums.wav', b'RIFF----WAVEfmt ')
-    await upload(studio, 'asset-upload', 'fake.png', b'GIF89a, not a png')
-    await upload(studio, 'asset-upload', 'tool.exe', b'MZ')
+    assert await upload(studio, 'asset-upload', 'moon.png', png())
+    assert await upload(studio, 'asset-upload', 'clips/waves.mp4', b'\x00\x00\x00\x18ftypmp42')
+    assert await upload(studio, 'asset-upload', 'drums.wav', b'RIFF----WAVEfmt ')
+    assert not await upload(studio, 'asset-upload', 'fake.png', b'GIF89a, not a png')
+    assert not await upload(studio, 'asset-upload', 'tool.exe', b'MZ')
     messages = ' | '.join(studio.notify.messages)
     assert 'fake.png: File content does not match its .png extension' in messages
     assert re.search(r'tool\.exe: Invalid file type\. Allowed types: \.png', messages)

@@ -11,6 +11,8 @@ from ui.prompt_list import APPLY_KEY
 from ui.schema_form import LabelledSlider
 from ui.shortcuts import SHORTCUTS
 
+from .studio_helpers import press
+
 # pylint: disable=missing-function-docstring
 
 
@@ -80,15 +82,39 @@ async def test_a_view_only_link_shows_the_values_read_only(studio: User) -> None
     await studio.open(f'/s/{session.id}?token={session.tokens["view"]}')
     await studio.should_see(marker='view-only')
     await studio.should_see('a dreamy nebula of soft light')
-    await studio.should_not_see('Pipeline')
+    await studio.should_not_see(marker='tab-pipeline')
     await studio.should_not_see(marker='link-control')
+    await studio.should_not_see(marker='apply-prompts')
+    await studio.should_not_see(marker='raw-parameters')
     prompt = studio.find(marker='prompt-0')
-    assert not any(element.enabled for element in prompt.elements)  # type: ignore[attr-defined]
-    studio.find(marker='apply-prompts').click()
+    assert all('readonly' in element.props for element in prompt.elements)
+    slider = next(iter(studio.find(marker='control-noise_scale').elements))
+    assert slider.value == 0.7  # type: ignore[attr-defined]
+    assert not any(element.enabled for element in slider.descendants()  # type: ignore[attr-defined]
+                   if hasattr(element, 'enabled'))
+    assert not any(element.enabled for element in studio.find(marker='pause').elements)  # type: ignore[attr-defined]
+    await studio.should_see(marker='transport-view-only')
     for element in prompt.elements:
         element.value = 'something else'  # type: ignore[attr-defined]
     studio.find(marker='prompt-0').trigger(APPLY_KEY)
     assert session.state.snapshot()['prompts'][0]['text'] == 'a dreamy nebula of soft light'
+    assert any('view-only link' in message for message in studio.notify.messages), 'a refused change says why'
+
+    session.update({'prompts': [{'text': 'a lighthouse in a storm', 'weight': 1.0}], 'noise_scale': 0.4},
+                   source='control-desk')
+    await studio.should_see('a lighthouse in a storm')
+    await asyncio.sleep(0.3)
+    assert slider.value == 0.4  # type: ignore[attr-defined]
+
+
+async def test_a_viewer_is_told_that_shortcuts_which_change_the_session_are_not_theirs(studio: User) -> None:
+    await studio.open('/')
+    session = app.state.context.sessions.create(kind='named', name='stage')
+    await studio.open(f'/s/{session.id}?token={session.tokens["view"]}')
+    await studio.should_see(marker='view-only')
+    await press(studio, ' ')
+    assert not session.state.paused
+    assert any('view-only link' in message for message in studio.notify.messages)
 
 
 async def test_a_shared_link_with_a_control_token_controls_that_session(studio: User) -> None:
@@ -132,11 +158,11 @@ async def test_a_daydream_streams_session_tab_shows_its_urls(studio: User) -> No
         for marker, path in (('stream-whip', f'/live/video-to-video/{stream.stream_key}/whip'),
                              ('stream-whep', f'/playback/{stream.playback_id}/whep'),
                              ('stream-hls', f'/playback/{stream.playback_id}/hls/index.m3u8')):
-            await studio.should_see(marker=marker)
-            assert studio.find(marker=marker).elements.pop().value.endswith(path)  # type: ignore[attr-defined]
+            await studio.should_see(marker=f'link-{marker}')
+            assert studio.find(marker=f'link-{marker}').elements.pop().text.endswith(path)  # type: ignore[attr-defined]
         await studio.open(f'/s/{stream.session.id}?token={stream.session.tokens["view"]}')
         studio.find('Session').click()
-        await studio.should_see(marker='stream-whep')
-        await studio.should_not_see(marker='stream-whip')
+        await studio.should_see(marker='link-stream-whep')
+        await studio.should_not_see(marker='link-stream-whip')
     finally:
         await context.streams.delete(stream)

@@ -5,7 +5,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import torch
 from nicegui import app
 from nicegui.testing import User
 
@@ -176,3 +178,30 @@ async def test_without_a_pipeline_the_page_offers_to_load_one(nothing_loaded: No
     user.find(marker='load-pipeline').click()
     await wait_for_status('loaded')
     await user.should_see(marker='video', retries=30)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks a machine without CUDA')
+async def test_half_precision_without_cuda_is_refused_before_loading(studio: User) -> None:
+    """float16 on a CPU would load and then deliver no frames: the Load button refuses it and says why."""
+    await open_pipeline_tab(studio)
+    only(studio, 'pipeline-picker').set_value('streamdiffusion')
+    await studio.should_see(marker='load-dtype')
+    await studio.should_see('float16 and bfloat16 need a CUDA GPU')
+    only(studio, 'load-dtype').set_value('float16')
+    studio.find(marker='load-pipeline').click()
+    await studio.should_see("Cannot load 'streamdiffusion' on this machine: precision float16 needs a CUDA GPU")
+    assert app.state.context.manager.status()['pipeline_ids'] == ['dreamfield'], 'nothing was loaded'
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks a machine without CUDA')
+@pytest.mark.parametrize('load_params, refused', [
+    ({'dtype': 'float16'}, 'precision float16 needs a CUDA GPU'),
+    ({'dtype': 'bfloat16', 'device': 'cpu'}, 'precision bfloat16 needs a CUDA GPU, and device is cpu'),
+    ({'device': 'cuda'}, 'device cuda needs a CUDA GPU'),
+])
+def test_the_rest_load_refuses_cuda_only_choices_with_a_422(api: httpx.Client, load_params: dict[str, str],
+                                                            refused: str) -> None:
+    before = api.get('/api/v1/pipeline/status').json()['pipeline_ids']
+    response = api.post('/api/v1/pipeline/load', json={'pipeline_ids': ['streamdiffusion'], 'load_params': load_params})
+    assert response.status_code == 422 and refused in response.json()['detail']
+    assert api.get('/api/v1/pipeline/status').json()['pipeline_ids'] == before, 'nothing was loaded'

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from nicegui import app, ui
+from nicegui import app
 from nicegui.testing import User
 from pydantic_core import PydanticSerializationError
 
@@ -18,6 +18,8 @@ from pipeline.protocol import Chunk, Frame, LoadParams, Pipeline, PipelineInfo, 
 from pipeline.session import Session
 from services.presets import Look, PresetStore
 from ui.prompt_list import APPLY_KEY
+
+from .studio_helpers import press
 
 # pylint: disable=missing-function-docstring
 
@@ -190,16 +192,6 @@ async def test_shortcuts_step_through_presets_and_apply(studio: User) -> None:
     assert session().state.paused
     await press(studio, ' ')
     assert not session().state.paused
-
-
-async def press(user: User, key: str) -> None:
-    """A key press outside the text fields, as the browser reports it to `ui.keyboard`."""
-    arguments = {'key': key, 'code': key, 'location': 0, 'repeat': False, 'altKey': False, 'ctrlKey': False,
-                 'metaKey': False, 'shiftKey': False}
-    keyboard = user.find(ui.keyboard)
-    keyboard.trigger('key', {**arguments, 'action': 'keydown'})
-    keyboard.trigger('key', {**arguments, 'action': 'keyup'})
-    await asyncio.sleep(0.05)  # the handler runs as a task
 
 
 async def test_escape_drops_unapplied_edits(studio: User) -> None:

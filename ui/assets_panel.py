@@ -4,15 +4,17 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
-from nicegui import events, ui
+from nicegui import ui
+from nicegui.elements.upload_files import FileUpload
 
 from services.assets import MEDIA_TYPES, AssetFileInfo
 from services.context import ServerContext
 from services.errors import ServiceError
 
+from .drop_zone import DropZone
 from .input_source import InputSource
 from .sync import SessionSync
-from .theme import hint, notify, section
+from .theme import hint, notify, section, tip
 
 KIND_ICONS = {'image': 'image', 'video': 'movie', 'audio': 'graphic_eq'}
 
@@ -28,10 +30,8 @@ class AssetsPanel:
         self.kind = 'all'
         self.last_reference: str | None = None
         with section('Assets', 'perm_media', hint='images · videos · audio'):
-            ui.upload(label='Drop images, videos or audio here', multiple=True, auto_upload=True,
-                      max_file_size=context.config.max_upload_bytes, on_upload=self.uploaded,
-                      on_rejected=lambda: notify('A file was too large to upload', 'negative')) \
-                .props(f'accept="{",".join(MEDIA_TYPES)}" flat bordered').classes('w-full ds-upload') \
+            DropZone('Drop images, videos or audio here', 'images, videos or audio', store=self.store,
+                     accept=','.join(MEDIA_TYPES), max_file_size=context.config.max_upload_bytes, multiple=True) \
                 .mark('asset-upload')
             ui.toggle({'all': 'All', 'image': 'Images', 'video': 'Videos', 'audio': 'Audio'}, value='all',
                       on_change=lambda e: self.filter(e.value)) \
@@ -76,22 +76,22 @@ class AssetsPanel:
             else:
                 with ui.element('div').classes('ds-thumb ds-thumb-icon'):
                     ui.icon(KIND_ICONS[asset.type], size='28px')
-            ui.label(PurePosixPath(relative).name).classes('ds-asset-name truncate px-2 pt-1') \
-                .tooltip(f'{relative} · {asset.size_mb} MB')
+            tip(ui.label(PurePosixPath(relative).name).classes('ds-asset-name truncate px-2 pt-1'),
+                f'{relative} · {asset.size_mb} MB')
             with ui.row().classes('w-full items-center no-wrap gap-0 px-1'):
                 if asset.type == 'image':
-                    ui.button(icon='center_focus_strong', on_click=lambda a=asset: self.use_reference(a)) \
-                        .props('flat round dense size=sm').tooltip('Use as reference image') \
+                    tip(ui.button(icon='center_focus_strong', on_click=lambda a=asset: self.use_reference(a))
+                        .props('flat round dense size=sm'), 'Use as reference image') \
                         .mark(f'reference-{relative}').set_enabled(reference_key(self.sync) is not None)
                 if asset.type == 'video':
-                    ui.button(icon='input', on_click=lambda u=url: self.input_source.use_video(u)) \
-                        .props('flat round dense size=sm').tooltip('Use as video input') \
+                    tip(ui.button(icon='input', on_click=lambda u=url: self.input_source.use_video(u))
+                        .props('flat round dense size=sm'), 'Use as video input') \
                         .mark(f'video-input-{relative}').set_enabled('video' in self.sync.info.supported_modes)
                 ui.space()
-                ui.button(icon='open_in_new', on_click=lambda u=url: ui.navigate.to(u, new_tab=True)) \
-                    .props('flat round dense size=sm').classes('ds-ghost').tooltip('Open')
-                ui.button(icon='delete_outline', on_click=lambda r=relative: self.delete(r)) \
-                    .props('flat round dense size=sm').classes('ds-ghost').tooltip('Delete').mark(f'delete-{relative}')
+                tip(ui.button(icon='open_in_new', on_click=lambda u=url: ui.navigate.to(u, new_tab=True))
+                    .props('flat round dense size=sm').classes('ds-ghost'), 'Open')
+                tip(ui.button(icon='delete_outline', on_click=lambda r=relative: self.delete(r))
+                    .props('flat round dense size=sm').classes('ds-ghost'), 'Delete').mark(f'delete-{relative}')
 
     def use_reference(self, asset: AssetFileInfo) -> None:
         """Send an image as the reference of the next chunk (`vace_ref_images` or `images`)."""
@@ -119,16 +119,11 @@ class AssetsPanel:
             notify(f'{relative}: {error}', 'negative')
         self.show_assets(force=True)
 
-    async def uploaded(self, event: events.UploadEventArguments) -> None:
+    async def store(self, file: FileUpload) -> str:
         """Store an upload as `POST /api/v1/assets` does (type, name, size and content checks)."""
-        name = event.file.name
-        try:
-            await self.context.assets.store(name, event.file.iterate(), event.file.size())
-        except ServiceError as error:
-            notify(f'{name}: {error}', 'negative', multi_line=True)
-            return
-        notify(f'{name} uploaded', 'positive')
+        await self.context.assets.store(file.name, file.iterate(), file.size())
         self.show_assets(force=True)
+        return f'{file.name} uploaded'
 
 
 def reference_key(sync: SessionSync) -> str | None:

@@ -1,4 +1,4 @@
-"""The mapping editor: one row of editable fields per feature-to-parameter mapping of a preset."""
+"""The mapping editor: a small card of editable fields per feature-to-parameter mapping of a preset."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,15 +9,17 @@ from nicegui import ui
 from audio.mapping import Curve, FeatureName, Mapping, ParameterName
 from audio.presets import Preset
 
-COLUMNS = ('on', 'feature', 'parameter', 'in min', 'in max', 'out min', 'out max', 'curve', 'attack s', 'release s',
-           'threshold', 'hyst.', '')
-NUMBERS = ('in_min', 'in_max', 'out_min', 'out_max', 'attack', 'release', 'hysteresis')
-GRID = ('grid-template-columns: 2.5rem repeat(2, minmax(6rem, 1.4fr)) repeat(4, minmax(3.2rem, 1fr)) '
-        'minmax(6rem, 1.2fr) repeat(4, minmax(3.2rem, 1fr)) 2rem')
+from .theme import tip
+
+RANGES = (('in', 'in_min', 'in_max'), ('out', 'out_min', 'out_max'))
+TIMING = (('attack s', 'attack'), ('release s', 'release'), ('hyst.', 'hysteresis'))
 
 
 class MappingEditor:
-    """Edits the mappings of a preset in place; `changed` is called after every edit."""
+    """Edits the mappings of a preset in place; `changed` is called after every edit.
+
+    Each mapping is a small card (feature → parameter, then its ranges, curve and timing), so the whole
+    editor fits the studio's side panel and a phone without scrolling sideways."""
 
     def __init__(self, changed: Callable[[], None]) -> None:
         self.changed = changed
@@ -25,16 +27,13 @@ class MappingEditor:
         self.container = ui.column().classes('w-full gap-1')
 
     def show(self, preset: Preset) -> None:
-        """Rebuild the rows for a preset."""
+        """Rebuild the cards for a preset."""
         self.preset = preset
         self.container.clear()
         with self.container:
-            with ui.grid(columns=len(COLUMNS)).classes('w-full gap-x-1 gap-y-0 items-center text-xs').style(GRID) \
-                    .mark('audio-mappings'):
-                for title in COLUMNS:
-                    ui.label(title).classes('opacity-60')
+            with ui.column().classes('w-full gap-2').mark('audio-mappings'):
                 for index, mapping in enumerate(preset.mappings):
-                    self._row(index, mapping)
+                    self._card(index, mapping)
             with ui.row().classes('gap-2'):
                 ui.button('Add mapping', icon='add', on_click=self._add).props('flat dense no-caps size=sm') \
                     .mark('audio-add-mapping')
@@ -45,26 +44,36 @@ class MappingEditor:
                         extra += ('; ' if extra else '') + f'{preset.spikes.feature} spikes blend in variations'
                     ui.label(extra).classes('text-xs opacity-60 self-center')
 
-    def _row(self, index: int, mapping: Mapping) -> None:
-        ui.checkbox(value=mapping.enabled, on_change=lambda e: self._set(mapping, 'enabled', e.value)).props('dense')
-        ui.select(list(get_args(FeatureName)), value=mapping.feature,
-                  on_change=lambda e: self._set(mapping, 'feature', e.value)).props('dense options-dense')
-        ui.select(list(get_args(ParameterName)), value=mapping.parameter,
-                  on_change=lambda e: self._set(mapping, 'parameter', e.value)).props('dense options-dense')
-        for field in NUMBERS[:4]:
-            self._number(mapping, field)
-        ui.select(list(get_args(Curve)), value=mapping.curve,
-                  on_change=lambda e: self._set(mapping, 'curve', e.value)).props('dense options-dense')
-        self._number(mapping, 'attack')
-        self._number(mapping, 'release')
-        ui.number(value=mapping.threshold, format='%.3g',
-                  on_change=lambda e: self._set(mapping, 'threshold', e.value)) \
-            .props('dense clearable').mark(f'audio-mapping-{index}-threshold')
-        self._number(mapping, 'hysteresis')
-        ui.button(icon='close', on_click=lambda: self._remove(mapping)).props('flat dense round size=sm')
+    def _card(self, index: int, mapping: Mapping) -> None:
+        with ui.column().classes('ds-mapping w-full gap-1').mark(f'audio-mapping-{index}'):
+            with ui.row().classes('w-full items-center no-wrap gap-1'):
+                tip(ui.checkbox(value=mapping.enabled, on_change=lambda e: self._set(mapping, 'enabled', e.value))
+                    .props('dense'), 'On')
+                ui.select(list(get_args(FeatureName)), value=mapping.feature, label='feature',
+                          on_change=lambda e: self._set(mapping, 'feature', e.value)) \
+                    .props('dense options-dense').classes('grow min-w-0')
+                ui.icon('arrow_forward', size='14px').classes('ds-muted')
+                ui.select(list(get_args(ParameterName)), value=mapping.parameter, label='parameter',
+                          on_change=lambda e: self._set(mapping, 'parameter', e.value)) \
+                    .props('dense options-dense').classes('grow min-w-0')
+                tip(ui.button(icon='close', on_click=lambda: self._remove(mapping)).props('flat dense round size=sm'),
+                    'Remove this mapping')
+            with ui.element('div').classes('ds-mapping-numbers w-full'):
+                for title, low, high in RANGES:
+                    self._number(mapping, low, f'{title} min')
+                    self._number(mapping, high, f'{title} max')
+                ui.select(list(get_args(Curve)), value=mapping.curve, label='curve',
+                          on_change=lambda e: self._set(mapping, 'curve', e.value)).props('dense options-dense') \
+                    .classes('ds-mapping-curve')
+                for title, field in TIMING[:2]:
+                    self._number(mapping, field, title)
+                ui.number('threshold', value=mapping.threshold, format='%.3g',
+                          on_change=lambda e: self._set(mapping, 'threshold', e.value)) \
+                    .props('dense clearable').mark(f'audio-mapping-{index}-threshold')
+                self._number(mapping, 'hysteresis', TIMING[2][0])
 
-    def _number(self, mapping: Mapping, field: str) -> None:
-        ui.number(value=getattr(mapping, field), format='%.3g', step=0.01,
+    def _number(self, mapping: Mapping, field: str, label: str) -> None:
+        ui.number(label, value=getattr(mapping, field), format='%.3g', step=0.01,
                   on_change=lambda e: self._set(mapping, field, e.value)).props('dense')
 
     def _set(self, mapping: Mapping, field: str, value: Any) -> None:

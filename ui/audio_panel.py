@@ -6,6 +6,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from nicegui import events, run, ui
+from nicegui.elements.upload_files import FileUpload
 from pydantic import ValidationError
 
 from audio.engine import AudioEngine
@@ -17,8 +18,11 @@ from services.errors import ServiceError
 
 from .audio_mappings import MappingEditor
 from .audio_meters import AudioMeters
+from .confirm import confirm
+from .drop_zone import DropZone
 
 REFRESH = 1 / 12  # meters update at 12 Hz
+LIST_EVERY = 60  # refreshes between two listings of the song folder (uploads through the server show at once)
 KINDS = {'file': 'Song', 'test': 'Test beat', 'microphone': 'Microphone', 'device': 'Input device'}
 UPLOAD_FOLDER = 'audio'
 
@@ -38,13 +42,16 @@ class AudioPanel:
         self.preset: Preset = self.service.preset('soundscape')
         self.edited = False
         self.shown_engine: AudioEngine | None = None
+        self.assets_version = -1
+        self.refreshes = 0
         with ui.card().classes('w-full gap-2').mark('audio-panel') as self.card:
             with ui.row().classes('w-full items-center no-wrap gap-2'):
                 ui.icon('graphic_eq', size='20px').classes('text-primary')
                 ui.label('Audio').classes('text-base font-bold')
                 self.status = ui.label('').classes('text-xs opacity-70 truncate').mark('audio-status')
                 ui.space()
-                self.switch = ui.switch('On', on_change=self._switched).mark('audio-switch')
+                self.switch = ui.switch('Off', on_change=self._switched).mark('audio-switch') \
+                    .tooltip('Start or stop the audio engine')
             self._source_picker()
             self.meters = AudioMeters()
             with ui.expansion('Mappings', icon='tune').classes('w-full').props('dense'):
@@ -62,14 +69,13 @@ class AudioPanel:
         with ui.row().classes('w-full items-center gap-2'):
             self.kind = ui.toggle(KINDS, value='file', on_change=self._show_source_options) \
                 .props('dense no-caps size=sm').mark('audio-source-kind')
-        with ui.row().classes('w-full items-center gap-2 no-wrap') as self.file_row:
-            self.asset = ui.select(self._assets(), label='Song (audio asset)', with_input=True) \
-                .props('dense options-dense').classes('flex-grow').mark('audio-asset')
-            self.loop = ui.checkbox('Loop', value=True).props('dense')
-            ui.upload(label='Drop a song', auto_upload=True, on_upload=self._uploaded,
-                      max_file_size=self.context.config.max_upload_bytes) \
-                .props('accept="audio/*,.wav,.mp3,.flac,.ogg,.m4a" flat dense bordered').classes('w-48') \
-                .mark('audio-upload')
+        with ui.column().classes('w-full gap-2') as self.file_row:
+            with ui.row().classes('w-full items-center gap-2 no-wrap'):
+                self.asset = ui.select(self._assets(), label='Song (audio asset)', with_input=True) \
+                    .props('dense options-dense').classes('flex-grow').mark('audio-asset')
+                self.loop = ui.checkbox('Loop', value=True).props('dense')
+            DropZone('Drop a song', 'a song', store=self._store, accept='audio/*,.wav,.mp3,.flac,.ogg,.m4a',
+                     max_file_size=self.context.config.max_upload_bytes).mark('audio-upload')
         with ui.row().classes('w-full items-center gap-2') as self.test_row:
             self.bpm = ui.number('BPM', value=120, min=40, max=240, step=1).props('dense').classes('w-24') \
                 .mark('audio-bpm-input')
@@ -86,18 +92,20 @@ class AudioPanel:
         self._show_source_options()
 
     def _presets_row(self) -> None:
+        """The preset to edit and Apply on one row, saving and deleting on the next (fits a phone)."""
         with ui.row().classes('w-full items-center gap-2 no-wrap'):
             self.preset_select = ui.select(self.service.presets.names(), value=self.preset.name, label='Preset',
-                                           on_change=self._load_preset).props('dense').classes('w-48') \
+                                           on_change=self._load_preset).props('dense').classes('grow min-w-0') \
                 .mark('audio-preset')
-            self.preset_name = ui.input('Save as', placeholder='my-preset').props('dense').classes('w-40') \
+            self.apply_button = ui.button('Apply', icon='play_arrow', on_click=self._apply) \
+                .props('unelevated dense no-caps').classes('px-3').mark('audio-apply')
+        with ui.row().classes('w-full items-center gap-1 no-wrap'):
+            self.preset_name = ui.input('Save as', placeholder='my-preset').props('dense').classes('grow min-w-0') \
                 .mark('audio-preset-name')
             ui.button('Save', icon='save', on_click=self._save_preset).props('flat dense no-caps') \
-                .mark('audio-save-preset')
-            ui.button('Delete', icon='delete', on_click=self._delete_preset).props('flat dense no-caps')
-            ui.space()
-            self.apply_button = ui.button('Apply', icon='play_arrow', on_click=self._apply) \
-                .props('unelevated dense no-caps').mark('audio-apply')
+                .classes('ds-nowrap-button').mark('audio-save-preset')
+            ui.button('Delete', icon='delete', on_click=self._delete_preset).props('flat dense no-caps') \
+                .classes('ds-nowrap-button').mark('audio-delete-preset')
         self.preset_hint = ui.label(self.preset.description).classes('text-xs opacity-60')
 
     def _show_source_options(self) -> None:
@@ -186,8 +194,14 @@ class AudioPanel:
         self.preset_select.set_options(self.service.presets.names(), value=saved.name)
         ui.notify(f'Saved preset {saved.name}', type='positive')
 
-    def _delete_preset(self) -> None:
+    async def _delete_preset(self) -> None:
         name = self.preset_select.value
+        if name in self.service.presets.builtin:
+            ui.notify(f'{name} is a built-in preset and stays', type='warning')
+            return
+        if not name or not await confirm(f'Delete the audio preset “{name}”?', 'Its file on the server goes.',
+                                         'Delete'):
+            return
         try:
             deleted = self.service.presets.delete(name or '')
         except ServiceError as error:
@@ -197,25 +211,33 @@ class AudioPanel:
             self.preset_select.set_options(self.service.presets.names(), value='soundscape')
             ui.notify(f'Deleted preset {name}')
 
-    async def _uploaded(self, event: events.UploadEventArguments) -> None:
-        name = PurePosixPath(event.file.name).name
-        try:
-            await self.context.assets.store(f'{UPLOAD_FOLDER}/{name}', event.file.iterate(), event.file.size(),
-                                            suffixes=AUDIO_SUFFIXES)
-        except ServiceError as error:
-            ui.notify(f'{name}: {error}', type='negative')
-            return
-        self.asset.set_options(self._assets(), value=f'{UPLOAD_FOLDER}/{name}')
-        ui.notify(f'{name} is ready: switch the audio on', type='positive')
+    async def _store(self, file: FileUpload) -> str:
+        """Store a song in the assets' audio folder and pick it."""
+        name = PurePosixPath(file.name).name
+        await self.context.assets.store(f'{UPLOAD_FOLDER}/{name}', file.iterate(), file.size(), suffixes=AUDIO_SUFFIXES)
+        self._show_songs(f'{UPLOAD_FOLDER}/{name}')
+        return f'{name} is ready: switch the audio on'
+
+    def _show_songs(self, chosen: str | None = None) -> None:
+        """The song list as the assets folder holds it now (songs uploaded anywhere appear without a reload)."""
+        self.assets_version = self.context.assets.version
+        songs = self._assets()
+        value = chosen or (self.asset.value if self.asset.value in songs else None)
+        if songs != list(self.asset.options) or value != self.asset.value:
+            self.asset.set_options(songs, value=value)
 
     def _assets(self) -> list[str]:
         return self.context.assets.audio_files()
 
     def _refresh(self) -> None:
+        self.refreshes += 1
+        if self.context.assets.version != self.assets_version or self.refreshes % LIST_EVERY == 0:
+            self._show_songs()
         engine = self.engine
         running = engine is not None and engine.running
         if self.switch.value != running:
             self.switch.set_value(running)
+        self.switch.set_text('On' if running else 'Off')
         if engine is None:
             self.meters.show(None, [])
             self.status.set_text('off' if self.session_id() else 'no session')

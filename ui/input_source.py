@@ -40,7 +40,9 @@ class InputSource:
         if kind == self.active:
             return
         if kind == 'video' and not self.video_url:
-            notify('Choose a video in the asset browser below: its input button sends it', 'info')
+            notify('Choose a video in the asset browser below (upload one first if there is none): '
+                   'its input button sends it', 'info')
+            self.choice.set_value(self.active)  # nothing is sent yet: the toggle shows what is
             return
         await self._switch(kind, self.video_url if kind == 'video' else None)
 
@@ -80,5 +82,11 @@ class InputSource:
         source = SOURCES[self.active].lower()
         if self.active == 'video' and self.video_url:
             source = f'video {self.video_url.rsplit("/", 1)[-1]}'
-        self.status.set_text(f'This tab sends: {source} · session mode: {session.input_mode} · '
-                             f'{session.inputs.received} input frames')
+        if session.input_mode != 'video':
+            self.status.set_text(f'This tab sends: {source} · the session generates from text')
+            return
+        if session.waiting_for_input():  # no count of frames that stopped coming: it would read as live
+            received = 'no input is coming in' if session.inputs.received else 'no input yet'
+        else:
+            received = f'{session.inputs.received} input frames so far'
+        self.status.set_text(f'This tab sends: {source} · the session transforms video · {received}')

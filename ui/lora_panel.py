@@ -4,14 +4,15 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any
 
-from nicegui import events, ui
+from nicegui import ui
+from nicegui.elements.upload_files import FileUpload
 
 from services.context import ServerContext
-from services.errors import ServiceError
 from services.loras import SUFFIX
 
+from .drop_zone import DropZone
 from .sync import SessionSync
-from .theme import hint, notify, readout, section
+from .theme import hint, readout, section, tip
 
 DEFAULT_SCALE = 1.0
 
@@ -28,10 +29,8 @@ class LoraPanel:
         with section('LoRA', 'layers', hint='scales apply live'):
             self.support = hint('')
             self.list = ui.column().classes('w-full gap-1').mark('lora-list')
-            ui.upload(label='Drop a .safetensors LoRA here', auto_upload=True,
-                      max_file_size=context.config.max_upload_bytes, on_upload=self.uploaded,
-                      on_rejected=lambda: notify('That file is too large to upload', 'negative')) \
-                .props(f'accept={SUFFIX} flat bordered').classes('w-full ds-upload').mark('lora-upload')
+            DropZone('Drop a .safetensors LoRA here', f'a {SUFFIX} LoRA', store=self.store, accept=SUFFIX,
+                     max_file_size=context.config.max_upload_bytes).mark('lora-upload')
         self.show_support()
         self.show_files()
         sync.every(30, self.show_files, self.list)
@@ -60,7 +59,7 @@ class LoraPanel:
                 scale = float(current.get(info.path, DEFAULT_SCALE))
                 with ui.row().classes('w-full items-center no-wrap gap-2 ds-item'):
                     name = f'{info.folder}/{info.name}' if info.folder else info.name
-                    ui.label(name).classes('w-32 truncate').tooltip(f'{info.path} · {info.size_mb} MB')
+                    tip(ui.label(name).classes('w-32 truncate'), f'{info.path} · {info.size_mb} MB')
                     self.sliders[info.path] = ui.slider(min=0, max=2, step=0.05, value=scale,
                                                         on_change=lambda e, path=info.path: self.moved(path, e.value)) \
                         .props('dense').classes('grow').mark(f'lora-scale-{index}')
@@ -79,14 +78,8 @@ class LoraPanel:
                 slider.set_value(float(entry.get('scale', DEFAULT_SCALE)))
                 self.readouts[entry['path']].set_text(f'{float(entry.get("scale", DEFAULT_SCALE)):.2f}')
 
-    async def uploaded(self, event: events.UploadEventArguments) -> None:
+    async def store(self, file: FileUpload) -> str:
         """Store an uploaded LoRA as `POST /api/v1/loras/upload` does (type, name, size and header checks)."""
-        name = event.file.name
-        try:
-            await self.context.loras.store(name, event.file.iterate(), event.file.size())
-        except ServiceError as error:
-            notify(f'{name}: {error}', 'negative')
-            return
-        notify(f'LoRA {PurePosixPath(name).stem} uploaded', 'positive')
-        event.sender.reset()  # type: ignore[attr-defined]
+        await self.context.loras.store(file.name, file.iterate(), file.size())
         self.show_files()
+        return f'LoRA {PurePosixPath(file.name).stem} uploaded'

@@ -13,7 +13,7 @@ from services.context import ServerContext
 from services.errors import ServiceError
 
 from .sync import SessionSync
-from .theme import hint, notify, section
+from .theme import hint, notify, section, tip
 
 CURVES = ['linear', 'exponential', 'logarithmic', 'stepped', 'smooth']
 STATUS_COLORS = {'ok': 'positive', 'waiting': 'grey', 'missing target': 'warning', 'disabled': 'grey'}
@@ -99,8 +99,8 @@ class MatrixPanel:
                 if preset:
                     ui.badge('audio preset', color='secondary').props('outline')
                 else:
-                    ui.button(icon='piano', on_click=lambda r=route: self._learn(r.target)) \
-                        .props('flat dense round size=sm').tooltip('MIDI learn: move a knob to drive this target')
+                    tip(ui.button(icon='piano', on_click=lambda r=route: self._learn(r.target))
+                        .props('flat dense round size=sm'), 'MIDI learn: move a knob to drive this target')
                     ui.button(icon='close', on_click=lambda r=route: self._delete(r)) \
                         .props('flat dense round size=sm').classes('ds-ghost').mark(f'route-delete-{route.id}')
             with ui.row().classes('w-full items-center no-wrap gap-1'):

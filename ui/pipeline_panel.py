@@ -19,6 +19,10 @@ from .theme import hint, notify, readout, section
 
 MANY_FIELDS = 4  # more load parameters than this start folded
 STATUS_COLORS = {'loaded': 'positive', 'loading': 'warning', 'error': 'negative', 'not_loaded': 'grey'}
+LOAD_HINTS = {
+    'base_seed': 'Where a freshly loaded pipeline starts; the seed in the Generate tab changes the running stream.',
+    'dtype': 'float16 and bfloat16 need a CUDA GPU; on the CPU (auto there) the pipeline computes in float32.',
+}
 
 
 class PipelinePanel:
@@ -80,7 +84,10 @@ class PipelinePanel:
                 .props('dense header-class="ds-expansion-header"').classes('w-full ds-expansion'):
             for spec in fields:
                 self.values[spec.key] = last.get(spec.key, spec.default)
-                field_control(spec, self.values[spec.key], partial(self.changed, spec.key)).mark(f'load-{spec.key}')
+                field_control(spec, self.values[spec.key], partial(self.changed, spec.key), live=False) \
+                    .mark(f'load-{spec.key}')
+                if spec.key in LOAD_HINTS:
+                    hint(LOAD_HINTS[spec.key]).mark(f'load-hint-{spec.key}')
 
     def load(self) -> None:
         """Validate the request as the REST endpoint does, then load in the background."""

@@ -10,6 +10,8 @@ from nicegui import ui
 
 from pipeline.prompts import normalize
 
+from .theme import tip
+
 Prompts = list[dict[str, Any]]
 APPLY_KEY = 'keydown.enter.exact.prevent'  # Enter applies, Shift+Enter starts a new line
 
@@ -31,13 +33,16 @@ class PromptList(ui.column):
     """
 
     def __init__(self, prompts: Prompts, *, on_apply: Callable[[], None], on_weights: Callable[[], None] | None = None,
-                 placeholder: str = 'Describe what you want to see', name: str = 'prompt') -> None:
+                 placeholder: str = 'Describe what you want to see', name: str = 'prompt',
+                 editable: bool = True) -> None:
+        """`editable` False: no add and remove buttons (a view-only link; the page disables the rest)."""
         super().__init__()
         self.classes('w-full gap-2')
         self.on_apply = on_apply
         self.on_weights = on_weights
         self.placeholder = placeholder
         self.name = name
+        self.editable = editable
         self.rows: list[PromptRow] = []
         self.dirty = False
         self.adjusting = False  # values are being put in by code, not typed or dragged
@@ -46,7 +51,7 @@ class PromptList(ui.column):
         with self:
             self.list = ui.column().classes('w-full gap-2')
             ui.button('Add prompt', icon='add', on_click=self.add).props('flat dense no-caps size=sm') \
-                .classes('ds-ghost').mark(f'add-{name}')
+                .classes('ds-ghost').mark(f'add-{name}').set_visibility(editable)
         self._build(prompts or [{'text': '', 'weight': 1.0}])
 
     @property
@@ -114,9 +119,10 @@ class PromptList(ui.column):
                 readout = ui.label(f'{round(100 * share)} %').classes('ds-readout w-12 text-right whitespace-nowrap')
                 row = PromptRow(field, slider, readout, mix)
                 slider.on_value_change(lambda e, row=row: self._share_moved(row, e.value))
-                ui.button(icon='close', on_click=lambda row=row: self.remove_row(row)) \
-                    .props('flat round dense size=sm').classes('ds-ghost').tooltip('Remove this prompt') \
-                    .mark(f'remove-{self.name}-{index}')
+                if self.editable:
+                    tip(ui.button(icon='close', on_click=lambda row=row: self.remove_row(row))
+                        .props('flat round dense size=sm').classes('ds-ghost'), 'Remove this prompt') \
+                        .mark(f'remove-{self.name}-{index}')
         return row
 
     def _apply(self) -> None:

@@ -5,6 +5,7 @@ from typing import Any
 
 from nicegui import ui
 
+from .prompt_layers import EngineAdditions
 from .prompt_list import PromptList
 from .sync import SessionSync
 from .theme import hint, section
@@ -17,9 +18,13 @@ class PromptPanel:
 
     def __init__(self, sync: SessionSync) -> None:
         self.sync = sync
-        with section('Prompts', 'edit_note', hint='Enter applies · Esc reverts') as self.column:
+        editable = sync.can_control
+        with section('Prompts', 'edit_note', hint='Enter applies · Esc reverts' if editable else 'live · read-only') \
+                as self.column:
             self.unsupported = hint('').classes('text-warning')
-            self.prompts = PromptList(sync.value('prompts', []), on_apply=self.apply, on_weights=self.apply_weights)
+            self.prompts = PromptList(self.authored(), on_apply=self.apply, on_weights=self.apply_weights,
+                                      editable=editable)
+            EngineAdditions(sync)
             with ui.row().classes('w-full items-center no-wrap gap-2'):
                 ui.label('Blend').classes('ds-field-label')
                 self.method = ui.toggle(BLEND_METHODS, value=sync.value('prompt_interpolation_method', 'linear'),
@@ -29,17 +34,21 @@ class PromptPanel:
                 self.edited = ui.badge('edited', color='warning').props('outline').classes('ds-edited')
                 self.edited.set_visibility(False)
                 ui.button('Apply', icon='play_arrow', on_click=self.apply).props('unelevated dense no-caps') \
-                    .classes('px-3').mark('apply-prompts')
+                    .classes('px-3').mark('apply-prompts').set_visibility(editable)
             hint('Slerp: a spherical blend of exactly two prompts (more blend linearly).')
             self.negative_slot = ui.column().classes('w-full gap-1')
         self.prompts.dirty_listeners.append(self.edited.set_visibility)
-        self.prompts.revert_listeners.append(lambda: self.prompts.set_value(self.sync.value('prompts', [])))
+        self.prompts.revert_listeners.append(lambda: self.prompts.set_value(self.authored()))
         self._negative_prompt()
         self._prompt_support()
-        sync.watch('prompts', self.prompts.set_value, self.prompts)
+        sync.watch('prompts', self.prompts.set_value, self.prompts, read=lambda _: self.authored())
         sync.watch('prompt_interpolation_method', lambda value: self.method.set_value(value or 'linear'), self.method)
         sync.on_pipeline_change(self._negative_prompt)
         sync.on_pipeline_change(self._prompt_support)
+
+    def authored(self) -> list[dict[str, Any]]:
+        """The session's prompts as their author set them: what the audio engine adds is shown apart."""
+        return self.sync.session.state.authored_prompts()
 
     def apply(self) -> None:
         """Send the prompts (and the negative prompt) to the session."""

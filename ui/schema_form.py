@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 from nicegui import ui
 
@@ -13,8 +13,10 @@ from .denoising_steps import DenoisingSteps
 OnChange = Callable[[Any], Any]
 
 
-def field_control(spec: FieldSpec, value: Any, on_change: OnChange) -> ui.element:
-    """An input for one field; `on_change` gets each new valid value. The element has `set_value`."""
+def field_control(spec: FieldSpec, value: Any, on_change: OnChange, *, live: bool = True) -> ui.element:
+    """An input for one field; `on_change` gets each new valid value. The element has `set_value`.
+
+    `live`: the value changes a running session (typed numbers wait for Enter); else it only fills a form."""
     value = spec.default if value is None else value
     if spec.component == 'denoising_steps' or (spec.kind == 'list' and spec.key == 'denoising_step_list'):
         return DenoisingSteps(spec.label, value or [], on_change)
@@ -26,7 +28,7 @@ def field_control(spec: FieldSpec, value: Any, on_change: OnChange) -> ui.elemen
     if spec.kind == 'float' and spec.minimum is not None and spec.maximum is not None:
         return LabelledSlider(spec, float(value if value is not None else spec.minimum), on_change)
     if spec.kind in ('int', 'float'):
-        return number_input(spec, value, on_change)
+        return NumberField(spec, value, on_change, live=live)
     if spec.kind == 'list':
         return list_input(spec, value, on_change)
     text = ui.input(spec.label, value=str(value or '')).props('dense').classes('w-full')
@@ -57,21 +59,58 @@ def list_input(spec: FieldSpec, value: Any, on_change: OnChange) -> ui.input_chi
         .props('dense').classes('w-full')
 
 
-def number_input(spec: FieldSpec, value: Any, on_change: OnChange) -> ui.number:
-    """A number field that only reports values inside the field's bounds."""
-    integer = spec.kind == 'int'
+class NumberField(ui.number):
+    """A number that only reports values inside the field's bounds. A live one applies on Enter or when it loses
+    focus, and shows meanwhile that the typed value waits; a form's reports every valid value."""
 
-    def changed(new: float | None) -> None:
+    pending = False  # (class defaults: ui.number's own __init__ already calls set_value)
+    applied: Any = None
+
+    def __init__(self, spec: FieldSpec, value: Any, on_change: OnChange, *, live: bool = True) -> None:
+        integer = spec.kind == 'int'
+        super().__init__(spec.label, value=value, min=spec.minimum, max=spec.maximum, step=1 if integer else 0.01,
+                         precision=0 if integer else None)
+        self.props('dense').classes('w-full')
+        self.spec = spec
+        self.integer = integer
+        self.report = on_change
+        self.applied = value
+        self.live = live
+        self.on('keydown.enter', self.commit)
+        self.on('blur', self.commit)
+        self.on_value_change(self._typed)
+
+    def show_applied(self, value: Any) -> Self:
+        """Show a value applied elsewhere (typed values come in through `set_value`, and wait)."""
+        self.applied = value
+        self.set_value(value)
+        self._show_pending()
+        return self
+
+    def commit(self) -> None:
+        """Apply the typed value (values outside the bounds are not sent)."""
+        new, spec = self.value, self.spec
         if new is None or (spec.minimum is not None and new < spec.minimum) or \
                 (spec.maximum is not None and new > spec.maximum):
             return
-        on_change(int(new) if integer else float(new))
+        self.applied = int(new) if self.integer else float(new)
+        self.report(self.applied)
+        self._show_pending()
 
-    number = ui.number(spec.label, value=value, min=spec.minimum, max=spec.maximum, step=1 if integer else 0.01,
-                       precision=0 if integer else None).props('dense').classes('w-full')
-    number.on('keydown.enter', lambda: changed(number.value))
-    number.on('blur', lambda: changed(number.value))
-    return number
+    def _typed(self) -> None:
+        if self.live:
+            self._show_pending()
+        else:
+            self.commit()
+
+    def _show_pending(self) -> None:
+        pending = self.value is not None and self.value != self.applied
+        if pending != self.pending:
+            self.pending = pending
+            if pending:
+                self.props('color=warning hint="Enter applies"')
+            else:
+                self.props(remove='color hint')
 
 
 class LabelledSlider(ui.column):

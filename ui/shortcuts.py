@@ -72,9 +72,14 @@ def install_shortcuts(actions: Actions, preset: Callable[[int], Any]) -> ui.keyb
     return ui.keyboard(on_key=pressed).mark('shortcuts')
 
 
-def shortcut_table() -> None:
-    """The shortcuts as a two-column list."""
+CONTROLLING = frozenset({'apply', 'pause', 'next', 'previous', 'preset', 'transition', 'reset'})  # change the session
+
+
+def shortcut_table(can_control: bool = True) -> None:
+    """The shortcuts as a two-column list (a viewer's: only those that act on this page)."""
     with ui.element('div').classes('ds-shortcuts w-full').mark('shortcut-list'):
         for shortcut in SHORTCUTS:
+            if not can_control and shortcut.action in CONTROLLING:
+                continue
             ui.label(shortcut.shown).classes('ds-key')
             ui.label(shortcut.label).classes('ds-key-label')

@@ -23,12 +23,14 @@ from .presets import PresetPanel
 from .prompt_panel import PromptPanel
 from .render_panel import RenderPanel
 from .session_panel import SessionPanel
-from .shortcuts import install_shortcuts, shortcut_table
+from .shortcuts import CONTROLLING, install_shortcuts, shortcut_table
 from .sync import POLL_INTERVAL, SessionSync
 from .theme import apply_theme, notify, section
 from .transition_panel import TransitionPanel
 from .video_panel import VideoPanel
 
+NAVIGATION = (ui.tab, ui.tabs, ui.tab_panel, ui.tab_panels, ui.expansion)
+TEXT_FIELDS = (ui.textarea, ui.input, ui.number)
 SCRIPTS = ('<script src="/static/socket_video.js"></script><script src="/static/stream.js"></script>'
            '<script src="/static/studio.js"></script>')
 
@@ -44,11 +46,11 @@ def studio(context: ServerContext, session: Session, token: str, *, base_url: st
     ui.page_title(f'Dreamstage · {session.name or session.id[:8]}')
     apply_theme()
     ui.add_head_html(SCRIPTS)
-    help_dialog = shortcuts_dialog()
+    help_dialog = shortcuts_dialog(can_control)
     header(context, sync, help_dialog.open)
     with ui.element('div').classes('ds-main'):
         with ui.column().classes('ds-left'):
-            video = VideoPanel(sync)
+            video = VideoPanel(sync, open_media=lambda: tabs.set_value(tab['Media']))
         with ui.column().classes('ds-right' if can_control else 'ds-right ds-readonly') as right:
             with ui.tabs().props('dense no-caps active-color=primary indicator-color=primary narrow-indicator') \
                     .classes('ds-tabs w-full') as tabs:
@@ -63,7 +65,7 @@ def studio(context: ServerContext, session: Session, token: str, *, base_url: st
                     generation_controls(sync)
                 if can_control:
                     with ui.tab_panel(tab['Presets']):
-                        presets = PresetPanel(sync, context.looks)
+                        presets = PresetPanel(sync, context.looks, lambda: transition.num_steps)
                     with ui.tab_panel(tab['Pipeline']):
                         PipelinePanel(context, sync)
                     with ui.tab_panel(tab['LoRA']):
@@ -78,9 +80,9 @@ def studio(context: ServerContext, session: Session, token: str, *, base_url: st
                         RenderPanel(context, sync)
                 with ui.tab_panel(tab['Session']):
                     SessionPanel(context, sync, base_url)
-    if not can_control:
-        make_read_only(right)
     ui.timer(POLL_INTERVAL, sync.poll)
+    if not can_control:
+        sync.every(10, lambda: make_read_only(right), right)
     sync.every(10, SessionEnd(sync, studio_link).check, right)
     local = {'fullscreen': video.fullscreen, 'snapshot': video.snapshot, 'record': video.toggle_recording,
              'stats': video.toggle_stats, 'help': help_dialog.open}
@@ -89,7 +91,9 @@ def studio(context: ServerContext, session: Session, token: str, *, base_url: st
                            'transition': transition.start, 'next': lambda: presets.step(1),
                            'previous': lambda: presets.step(-1)}, presets.recall_index)
     else:
-        install_shortcuts(local, lambda index: None)
+        def refuse() -> None:
+            notify('This is a view-only link: only controllers can change the session', 'warning')
+        install_shortcuts({**local, **dict.fromkeys(CONTROLLING, refuse)}, lambda index: refuse())
     video.start({'session_id': session.id, 'session_token': token, 'client_label': sync.source})
 
 
@@ -110,7 +114,7 @@ def header(context: ServerContext, sync: SessionSync, show_help: Callable[[], An
         ui.label('Dreamstage').classes('ds-logo')
         ui.label(session.name or f'session {session.id[:8]}').classes('ds-session-name gt-xs').mark('session-name')
         if not sync.can_control:
-            ui.badge('view only', color='warning').props('outline').mark('view-only')
+            ui.badge('view only', color='warning').props('outline').classes('gt-xs').mark('view-only')
         ui.space()
         pipeline = ui.label('').classes('ds-pipeline-chip truncate').mark('header-pipeline')
         peers = ui.label('').classes('ds-peers gt-sm').mark('header-peers')
@@ -131,18 +135,23 @@ def header(context: ServerContext, sync: SessionSync, show_help: Callable[[], An
     sync.every(5, show, pipeline)
 
 
-def shortcuts_dialog() -> ui.dialog:
+def shortcuts_dialog(can_control: bool) -> ui.dialog:
     """The shortcut list in a dialog (the `?` key)."""
     with ui.dialog() as dialog, ui.card().classes('ds-dialog'):
         with section('Keyboard shortcuts', 'keyboard', hint='outside text fields'):
-            shortcut_table()
+            shortcut_table(can_control)
     return dialog
 
 
 def make_read_only(container: ui.element) -> None:
-    """Disable every input of a viewer's panel except the tabs (the sync refuses their changes anyway)."""
+    """Make every input of a viewer's panel read-only (the sync refuses their changes anyway): text stays readable in
+    read-only fields, the rest is disabled. Tabs, their panels and folding sections stay usable (a disabled tab panel
+    is not shown at all). Runs again every second for controls that panels rebuild."""
     for element in container.descendants():
-        if isinstance(element, DisableableElement) and not isinstance(element, ui.tab | ui.tabs):
+        if isinstance(element, TEXT_FIELDS):
+            if 'readonly' not in element.props:
+                element.props('readonly')
+        elif isinstance(element, DisableableElement) and not isinstance(element, NAVIGATION):
             element.disable()
 
 

@@ -19,11 +19,14 @@ _UNSEEN = object()
 
 @dataclass(slots=True)
 class Watch:
-    """A control that shows one parameter: `apply` puts a new value into it while its `owner` lives."""
+    """A control that shows one parameter: `apply` puts a new value into it while its `owner` lives.
+
+    `read` takes the value from the session (default: the parameter `key` of its state)."""
 
     key: str
     apply: Apply
     owner: ui.element
+    read: Callable[[dict[str, Any]], Any]
     seen: Any = _UNSEEN
 
 
@@ -67,7 +70,11 @@ class SessionSync:
 
     def send(self, message: dict[str, Any]) -> dict[str, Any]:
         """Apply a change made on this page (ignored while values are put into controls, or for viewers)."""
-        if self.applying or not self.can_control or self.session.closed:
+        if not self.can_control:
+            if not self.applying:
+                ui.notify('This is a view-only link: only controllers can change the session', type='warning')
+            return {}
+        if self.applying or self.session.closed:
             return {}
         for watch in self.watches:
             if watch.key in message:
@@ -78,11 +85,13 @@ class SessionSync:
             ui.notify(f'Not applied: {error}', type='negative', multi_line=True)
             return {}
 
-    def watch(self, key: str, apply: Apply, owner: ui.element) -> None:
-        """Call `apply` with the parameter's value now and whenever it changes, for as long as `owner` exists."""
-        watch = Watch(key, apply, owner)
+    def watch(self, key: str, apply: Apply, owner: ui.element,
+              read: Callable[[dict[str, Any]], Any] | None = None) -> None:
+        """Call `apply` with the parameter's value now and whenever it changes, for as long as `owner` exists
+        (`read`: how to take the value from the state's snapshot, when it is not simply the parameter `key`)."""
+        watch = Watch(key, apply, owner, read or (lambda snapshot: snapshot.get(key)))
         self.watches.append(watch)
-        self._apply(watch, self.session.state.snapshot().get(key))
+        self._apply(watch, watch.read(self.session.state.snapshot()))
 
     def every(self, ticks: int, work: Callable[[], None], owner: ui.element) -> None:
         """Run `work` every `ticks` polls (and once now), for as long as `owner` exists."""
@@ -102,7 +111,7 @@ class SessionSync:
         snapshot = self.session.state.snapshot()
         self.watches = [watch for watch in self.watches if not watch.owner.is_deleted]
         for watch in list(self.watches):
-            self._apply(watch, snapshot.get(watch.key))
+            self._apply(watch, watch.read(snapshot))
         self.periodic = [every for every in self.periodic if not every.owner.is_deleted]
         for every in list(self.periodic):
             every.count += 1

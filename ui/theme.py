@@ -4,10 +4,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from nicegui import ui
 
+T = TypeVar('T', bound=ui.element)
 STATIC = Path(__file__).resolve().parent.parent / 'static'  # beside `ui/`, in the repo and in an installed wheel
 COLORS = {
     'primary': '#8b7bff',
@@ -44,6 +45,14 @@ def section(title: str, icon: str | None = None, *, hint: str | None = None) -> 
                 ui.space()
                 ui.label(hint).classes('ds-hint ds-section-hint text-right truncate min-w-0')
         yield column
+
+
+def tip(element: T, text: str) -> T:
+    """A tooltip inside `element`, anchored to it as its parent. (NiceGUI's `.tooltip()` looks its target up by id in
+    the document, which fails with a console error while a kept-alive tab that is not shown rebuilds its content.)"""
+    with element:
+        ui.tooltip(text)
+    return element
 
 
 def readout(text: str = '') -> ui.label:

@@ -2,28 +2,42 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from nicegui import ui
 
+from .morph import StageMorph
+from .stage_hints import InputWait
 from .sync import SessionSync
 from .theme import notify
 
 
 class VideoPanel:
-    """Video, stats overlay, pause/resume, reset cache, snapshot, recording and fullscreen."""
+    """Video, stats overlay, pause/resume, reset cache, snapshot, recording and fullscreen.
 
-    def __init__(self, sync: SessionSync) -> None:
+    On a view-only link pause and reset are disabled (they show the session's state) and say why."""
+
+    def __init__(self, sync: SessionSync, open_media: Callable[[], Any]) -> None:
+        """`open_media`: shows the Media tab (where video input is chosen)."""
         self.sync = sync
         with ui.element('div').classes('ds-stage').mark('stage') as self.stage:
             self.video = ui.element('video').props('autoplay playsinline muted').classes('ds-video').mark('video')
             self.overlay = ui.element('div').classes('ds-overlay').mark('stats')
             self.paused_veil = ui.label('PAUSED').classes('ds-paused')
+            self.input_wait = InputWait(sync, self.stage, open_media)
+            StageMorph(sync)
         with ui.row().classes('ds-transport w-full items-center no-wrap'):
             self.pause = ui.button('Pause', icon='pause', on_click=self.toggle_pause) \
                 .props('unelevated dense no-caps').classes('ds-transport-main').mark('pause')
-            self.reset = ui.button('Reset', icon='restart_alt', on_click=self.reset_cache) \
-                .props('flat dense no-caps').tooltip('Reset the cache (R)').mark('reset-cache')
+            with ui.button('Reset', icon='restart_alt', on_click=self.reset_cache) \
+                    .props('flat dense no-caps').mark('reset-cache') as self.reset:
+                self.reset_tip = ui.tooltip('Reset the cache (R)')
+            if not sync.can_control:  # shown, to tell paused from playing, but plainly not a button to press
+                self.pause.props(remove='unelevated').props('flat').disable()
+                self.reset.disable()
+                ui.label('view only').classes('ds-view-only-note').mark('transport-view-only') \
+                    .tooltip('This link watches: pause, reset and every other control belong to the controllers')
             self.state = ui.label('connecting').classes('ds-conn-state truncate').mark('connection-state')
             ui.space()
             ui.button(icon='photo_camera', on_click=self.snapshot).props('flat round dense') \
@@ -60,7 +74,11 @@ class VideoPanel:
         self.paused_veil.set_visibility(bool(paused))
 
     def show_cache_support(self) -> None:
-        self.reset.set_visibility(self.sync.info.supports_cache_management)
+        """Reset stays in its place; where the pipeline keeps no cache it is disabled and says so."""
+        supported = self.sync.info.supports_cache_management
+        self.reset.set_enabled(supported and self.sync.can_control)
+        name = self.sync.info.name
+        self.reset_tip.set_text('Reset the cache (R)' if supported else f'{name} keeps no cache to reset')
 
     def snapshot(self) -> None:
         ui.run_javascript('window.dreamstageStudio.snapshot()')

@@ -63,6 +63,18 @@ class StreamDiffusionLoadParams(LoadParams):
     compile: bool = Field(default=False, json_schema_extra=_ui(18, 'torch.compile', load=True))
     cuda_graphs: bool = Field(default=False, json_schema_extra=_ui(19, 'CUDA graphs', load=True))
 
+    def unavailable(self) -> str | None:
+        """CUDA-only choices without CUDA are refused up front: loaded anyway, the stream would deliver nothing."""
+        half = self.dtype in ('float16', 'bfloat16')
+        if half and self.device == 'cpu':
+            return f'precision {self.dtype} needs a CUDA GPU, and device is cpu: choose precision float32 or auto'
+        if (half or self.device == 'cuda') and not cuda_available():
+            asked = [choice for choice in (f'device {self.device}' if self.device == 'cuda' else '',
+                                           f'precision {self.dtype}' if half else '') if choice]
+            return (f'{" and ".join(asked)} {"need" if len(asked) > 1 else "needs"} a CUDA GPU, and this machine has '
+                    'none: choose auto (the CPU computes in float32)')
+        return None
+
     def model_files(self) -> list[ModelFiles]:
         """The repositories these parameters need (a local model folder needs none)."""
         family = model_family(self.model_id)
@@ -93,6 +105,12 @@ class StreamDiffusionLoadParams(LoadParams):
         if is_local_model(self.model_id):
             return _cross_attention_dim(self.model_id) in (768, 2048)
         return not any(tag in name for tag in ('2-1', '2.1', '2-base', 'sd21'))
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA GPU (torch is imported only when a load asks for CUDA-only choices)."""
+    import torch  # heavy: declaring the pipeline does not import it
+    return bool(torch.cuda.is_available())
 
 
 class StreamDiffusionControls(BaseModel):
