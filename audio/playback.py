@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -13,19 +14,25 @@ MAX_BLOCK = SAMPLE_RATE  # a tick never analyses more than the last second (afte
 
 
 class Playback:
-    """A signal playing from `started` (monotonic seconds): position = elapsed time x sample rate."""
+    """A signal playing from `started` on a clock (the audio loop's): position = elapsed time x sample rate."""
 
-    def __init__(self, signal: Signal) -> None:
+    def __init__(self, signal: Signal, clock: Callable[[], float] = time.monotonic) -> None:
         self.signal = signal
-        self.started = time.monotonic()
+        self.clock = clock
+        self.started = clock()
+
+    def restart(self, clock: Callable[[], float]) -> None:
+        """Play from the beginning, now, on `clock`."""
+        self.clock = clock
+        self.started = clock()
 
     def position(self, now: float | None = None) -> int:
-        """The sample being played at `now` (monotonic seconds)."""
-        return int(((time.monotonic() if now is None else now) - self.started) * SAMPLE_RATE)
+        """The sample being played at `now` (seconds on the clock; default: its current time)."""
+        return int(((self.clock() if now is None else now) - self.started) * SAMPLE_RATE)
 
     @property
     def seconds(self) -> float:
-        return max(0.0, time.monotonic() - self.started)
+        return max(0.0, self.clock() - self.started)
 
 
 class PlaybackSource:
@@ -39,9 +46,9 @@ class PlaybackSource:
         self.playback: Playback | None = Playback(signal)
         self.cursor = 0
 
-    def start(self) -> None:
-        """Start the clock now."""
-        self.clock.started = time.monotonic()
+    def start(self, clock: Callable[[], float]) -> None:
+        """Start playing now, on the audio loop's clock."""
+        self.clock.restart(clock)
         self.cursor = 0
 
     @property
