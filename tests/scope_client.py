@@ -14,6 +14,8 @@ from aiortc.mediastreams import MediaStreamError
 
 from rtc.ice import configure_host_addresses
 
+from .waiting import PATIENCE
+
 configure_host_addresses(['127.0.0.1'])
 
 Trickle = Literal['none', 'after', 'before', 'one-by-one']
@@ -95,7 +97,7 @@ class ScopeClient:
     def send(self, parameters: dict[str, Any]) -> None:
         self.channel.send(json.dumps(parameters))
 
-    async def wait_frames(self, count: int, timeout: float = 15) -> list[np.ndarray]:
+    async def wait_frames(self, count: int, timeout: float = PATIENCE) -> list[np.ndarray]:
         """Wait until `count` more frames arrive; returns them."""
         start = len(self.frames)
         deadline = time.monotonic() + timeout
@@ -112,7 +114,7 @@ class ScopeClient:
         """A frame that arrived after `settle` more frames (so recent changes have landed)."""
         return (await self.wait_frames(settle))[-1]
 
-    async def wait_message(self, message_type: str, timeout: float = 10) -> dict[str, Any]:
+    async def wait_message(self, message_type: str, timeout: float = PATIENCE) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for message in self.messages:

@@ -26,6 +26,7 @@ from pipeline.protocol import ModelFiles, PipelineInfo
 from pipeline.registry import PipelineRegistry
 
 from .test_streamdiffusion_models import tiny_models_home
+from .waiting import PATIENCE
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMIT = 'a' * 40
@@ -100,7 +101,7 @@ class FakeHub:
         if filename in self.hold:
             request.wfile.write(rest_of_file[:half])
             request.wfile.flush()
-            self.hold[filename].wait(20)
+            self.hold[filename].wait(2 * PATIENCE)  # the test (or the hub's closing) releases it
             rest_of_file = rest_of_file[half:]
         request.wfile.write(rest_of_file)
         return None
@@ -274,7 +275,7 @@ def test_download_command_fetches_the_streamdiffusion_models(hub: FakeHub, tmp_p
     assert again.returncode == 0 and 'every model file is in' in again.stdout
 
 
-def wait_for(check: Any, timeout: float = 20) -> Any:
+def wait_for(check: Any, timeout: float = PATIENCE) -> Any:
     """Poll `check` until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -11,6 +11,7 @@ from websockets.asyncio.client import connect as websocket_connect
 from .scope_client import ScopeClient
 from .server import RunningServer
 from .test_scope_flows import difference
+from .waiting import PATIENCE, until
 
 
 async def create_session(server: RunningServer, name: str = 'jam') -> dict:
@@ -51,7 +52,7 @@ async def test_five_peers_see_the_same_stream_and_one_steers_for_all(server: Run
         for client in clients:
             assert len(await client.wait_frames(5)) == 5
         before = [await c.latest_frame() for c in clients[2:]]
-        await asyncio.wait_for(clients[0].channel_open.wait(), 5)
+        await asyncio.wait_for(clients[0].channel_open.wait(), PATIENCE)
         clients[0].send({'prompts': [{'text': 'molten gold lava flowing in darkness', 'weight': 1.0}]})
         for client, old in zip(clients[1:], [None, *before], strict=True):
             update = await client.wait_message('parameters_updated')
@@ -71,7 +72,7 @@ async def test_a_view_link_cannot_steer(server: RunningServer) -> None:
     viewer = await join(server, session, 'view')
     try:
         await viewer.wait_frames(3)
-        await asyncio.wait_for(viewer.channel_open.wait(), 5)
+        await asyncio.wait_for(viewer.channel_open.wait(), PATIENCE)
         viewer.send({'noise_scale': 0.01, 'paused': True})
         error = await viewer.wait_message('error')
         assert 'view-only' in error['error_message']
@@ -99,24 +100,32 @@ async def test_joining_needs_the_right_token(server: RunningServer) -> None:
         await end(server, session, [])
 
 
-async def test_a_stalled_viewer_does_not_slow_the_others(server: RunningServer) -> None:
-    """A WebSocket viewer that stops reading leaves the WebRTC viewers at full rate."""
+async def test_a_stalled_viewer_does_not_hold_up_the_others(server: RunningServer) -> None:
+    """A WebSocket viewer that stops reading leaves the WebRTC viewers streaming (bench/bench_sharing.py measures
+    their frame rate beside it)."""
     session = await create_session(server)
     watcher = await join(server, session, 'view')
     try:
         await watcher.wait_frames(10)
-        started, count_before = asyncio.get_running_loop().time(), len(watcher.frames)
-        await asyncio.sleep(2)
-        rate_alone = (len(watcher.frames) - count_before) / (asyncio.get_running_loop().time() - started)
         url = socket_url(server, session, 'view')
         async with websocket_connect(url, max_queue=1, max_size=None) as stalled:
             await stalled.recv()  # one frame, then it stops reading
-            started, count_before = asyncio.get_running_loop().time(), len(watcher.frames)
-            await asyncio.sleep(3)
-            rate_with_stalled = (len(watcher.frames) - count_before) / (asyncio.get_running_loop().time() - started)
-        assert rate_with_stalled > 0.7 * rate_alone
+            made = await frames_made(server, session)
+            assert await until(lambda: frames_made_since(server, session, made + 90)), \
+                'the session goes on making frames'  # three seconds of video: the stalled socket is full by now
+            assert len(await watcher.wait_frames(30)) == 30, 'the WebRTC viewer still gets frames'
     finally:
         await end(server, session, [watcher])
+
+
+async def frames_made(server: RunningServer, session: dict) -> int:
+    """How many frames the session has made so far."""
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        return int((await http.get('/api/v1/session/metrics')).json()['sessions'][session['id']]['frames_out'])
+
+
+async def frames_made_since(server: RunningServer, session: dict, count: int) -> bool:
+    return await frames_made(server, session) >= count
 
 
 async def test_websocket_video_delivers_jpeg_frames_and_takes_parameters(server: RunningServer) -> None:

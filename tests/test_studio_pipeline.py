@@ -1,7 +1,6 @@
 """The pipeline panel: picking, resolution presets, load parameters, progress, errors and model downloads."""
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,8 @@ from nicegui.testing import User
 from api.session_links import studio_session
 from pipeline.protocol import LoadContext, LoadParams, ModelFiles, Pipeline, PipelineInfo, PipelineStream
 from ui.resolution import resolution_presets, snap
+
+from .waiting import until
 
 # pylint: disable=missing-function-docstring
 
@@ -47,13 +48,9 @@ async def open_pipeline_tab(user: User) -> None:
     user.find('Pipeline').click()
 
 
-async def wait_for_status(status: str, timeout: float = 30) -> None:
+async def wait_for_status(status: str) -> None:
     manager = app.state.context.manager
-    for _ in range(int(timeout / 0.05)):
-        if manager.status()['status'] == status:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f'status stayed {manager.status()}')
+    assert await until(lambda: manager.status()['status'] == status), f'status stayed {manager.status()}'
 
 
 def test_resolution_presets_keep_to_the_pipelines_rule() -> None:
@@ -67,7 +64,7 @@ def test_resolution_presets_keep_to_the_pipelines_rule() -> None:
 
 async def test_the_panel_shows_the_loaded_pipeline_and_its_declaration(studio: User) -> None:
     await open_pipeline_tab(studio)
-    await studio.should_see('loaded · dreamfield', retries=10)
+    await studio.should_see('loaded · dreamfield')
     await studio.should_see('Dreamfield (CPU)')
     await studio.should_see('Default · 512x512')
     await studio.should_see('Render scale')
@@ -83,11 +80,8 @@ async def test_load_with_a_resolution_preset_and_a_load_parameter(studio: User) 
     await wait_for_status('loaded')
     status = app.state.context.manager.status()
     assert status['load_params'] == {'base_seed': 42, 'render_scale': 0.25, 'width': 576, 'height': 320}
-    for _ in range(100):
-        session = studio_session(app.state.context)
-        if session.pipeline.width == 576:
-            break
-        await asyncio.sleep(0.05)
+    assert await until(lambda: studio_session(app.state.context).pipeline.width == 576)
+    session = studio_session(app.state.context)
     assert (session.pipeline.width, session.pipeline.height) == (576, 320)
 
 
@@ -106,12 +100,8 @@ async def test_another_pipeline_can_be_picked_and_loaded(studio: User) -> None:
     await studio.should_see('Returns the input video unchanged.')
     studio.find(marker='load-pipeline').click()
     await wait_for_status('loaded')
-    for _ in range(100):
-        if studio_session(app.state.context).pipeline_id == 'passthrough':
-            break
-        await asyncio.sleep(0.05)
-    assert studio_session(app.state.context).pipeline_id == 'passthrough'
-    await studio.should_see('Passthrough', retries=10)
+    assert await until(lambda: studio_session(app.state.context).pipeline_id == 'passthrough')
+    await studio.should_see('Passthrough')
 
 
 async def test_a_load_error_is_shown(studio: User, caplog: pytest.LogCaptureFixture) -> None:
@@ -120,8 +110,8 @@ async def test_a_load_error_is_shown(studio: User, caplog: pytest.LogCaptureFixt
     only(studio, 'pipeline-picker').set_value('broken')
     studio.find(marker='load-pipeline').click()
     await wait_for_status('error')
-    await studio.should_see('broken: RuntimeError: checkpoint is corrupt', retries=10)
-    await studio.should_see('error · broken', retries=10)
+    await studio.should_see('broken: RuntimeError: checkpoint is corrupt')
+    await studio.should_see('error · broken')
     assert 'loading broken failed' in caplog.text
     caplog.clear()  # the server logs the failure as an error, as it should
 
@@ -130,15 +120,12 @@ async def test_a_pipeline_that_needs_weights_offers_a_download(studio: User) -> 
     app.state.context.registry.register(HEAVY, f'{__name__}:BrokenPipeline')
     await open_pipeline_tab(studio)
     only(studio, 'pipeline-picker').set_value('heavy')
-    await studio.should_see('Model files are missing: download them before loading', retries=10)
+    await studio.should_see('Model files are missing: download them before loading')
     studio.find(marker='load-pipeline').click()
-    await studio.should_see("Models for 'heavy' are not downloaded", retries=10)
+    await studio.should_see("Models for 'heavy' are not downloaded")
     studio.find(marker='download-models').click()
-    for _ in range(100):
-        if only(studio, 'download-message').text:
-            break
-        await asyncio.sleep(0.05)
-    assert only(studio, 'download-message').text  # 'not available' in this build, or the downloader's own answer
+    # 'not available' in this build, or the downloader's own answer
+    assert await until(lambda: only(studio, 'download-message').text)
 
 
 @pytest.fixture
@@ -150,8 +137,8 @@ def nothing_loaded(studio_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_without_a_pipeline_the_page_offers_to_load_one(nothing_loaded: None, user: User) -> None:
     await user.open('/')
     await user.should_see('Dreamstage is starting')
-    await user.should_see('not loaded · nothing', retries=10)
+    await user.should_see('not loaded · nothing')
     only(user, 'pipeline-picker').set_value('dreamfield')
     user.find(marker='load-pipeline').click()
     await wait_for_status('loaded')
-    await user.should_see(marker='video', retries=30)
+    await user.should_see(marker='video')
