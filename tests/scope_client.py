@@ -37,7 +37,7 @@ class ScopeClient:
         self.channel_open = asyncio.Event()
         self._reader: asyncio.Task | None = None
 
-    async def load(self, body: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
+    async def load(self, body: dict[str, Any], timeout: float = 2 * PATIENCE) -> dict[str, Any]:
         """POST a load request and poll the status every 0.2 s until it is loaded (raises on error)."""
         response = await self.http.post('/api/v1/pipeline/load', json=body)
         response.raise_for_status()

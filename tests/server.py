@@ -44,7 +44,7 @@ class RunningServer:
             [sys.executable, str(ROOT / 'main.py'), '-N', '--port', str(self.port), '--pipeline', pipeline],
             cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
 
-    def wait_ready(self, timeout: float = 60, loaded: bool = True) -> None:
+    def wait_ready(self, timeout: float = 120, loaded: bool = True) -> None:
         """Wait until /health answers (and the pre-loaded pipeline is loaded)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
