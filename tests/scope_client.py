@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 import httpx
@@ -122,6 +123,17 @@ class ScopeClient:
                     return message
             await asyncio.sleep(0.02)
         raise TimeoutError(f'no {message_type} message; got {self.messages[-5:]}')
+
+    async def wait_parameters(self, check: Callable[[dict[str, Any]], bool],
+                              timeout: float = PATIENCE) -> dict[str, Any]:
+        """The parameters of the first `parameters_updated` message that passes `check`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.messages:
+                if message.get('type') == 'parameters_updated' and check(message['parameters']):
+                    return message['parameters']
+            await asyncio.sleep(0.02)
+        raise TimeoutError(f'no such parameters_updated message; got {self.messages[-5:]}')
 
     async def close(self) -> None:
         if self._reader:

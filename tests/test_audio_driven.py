@@ -20,7 +20,7 @@ from pipeline.parameters import Parameters
 from pipeline.protocol import Chunk, Frame, LoadContext
 from pipeline.session import Session
 
-from .driven_clock import DrivenClock
+from .driven_clock import DEADLINE, DrivenClock
 from .test_audio_loop import strongest_period, wav_bytes
 
 OCEAN = {'prompts': [{'text': 'blue ocean, deep sea underwater', 'weight': 1.0}]}
@@ -73,7 +73,7 @@ async def test_a_test_beat_pulses_the_picture_on_every_beat(session: Session) ->
     pulses = [tick for tick, (a, b) in enumerate(itertools.pairwise(changes), start=2) if a < middle <= b]
     assert pulses == beats, f'the picture churns in pulses, on the beats: {np.round(changes, 1)}'
 
-    engine.stop()
+    engine.stop(timeout=DEADLINE)
     assert not engine.running
     assert session.state.values['noise_scale'] == 0.7, 'stopping puts noise_scale back'
     picture.render(30)  # the picture settles at the old noise_scale
@@ -100,7 +100,7 @@ async def test_soundscape_adds_music_words_to_the_prompt_and_takes_them_back(ses
     prompt = session.state.values['prompts'][-1]['text']
     assert prompt.startswith('a neon city at night, ') and all(word in prompt for word in engine.status()['words'])
 
-    engine.stop()
+    engine.stop(timeout=DEADLINE)
     assert session.state.values['prompts'] == [{'text': 'a neon city at night', 'weight': 1.0}]
 
 
@@ -126,7 +126,7 @@ async def test_an_audio_file_plays_on_the_loop_clock_and_peers_hear_its_beat(ses
     assert session.state.values['noise_scale'] != 0.7
     assert max(levels) > 1000, 'peers hear the music, not silence'
     assert strongest_period(levels) == 25, 'its loudness pulses every 25 frames (0.5 s, the kicks)'
-    engine.stop()
+    engine.stop(timeout=DEADLINE)
 
 
 def start(session: Session, source: PlaybackSource, preset: str, clock: DrivenClock) -> AudioEngine:

@@ -47,8 +47,10 @@ async def test_quick_start_flow_streams_prompt_driven_video(client: ScopeClient)
     frames = await client.wait_frames(10)
     assert frames[-1].shape == (512, 512, 3)
     jellyfish = await client.latest_frame()
-    client.send({'prompts': [{'text': 'a neon city skyline at night, rain', 'weight': 1.0}]})
-    city = await client.latest_frame(settle=6)
+    city_prompts = [{'text': 'a neon city skyline at night, rain', 'weight': 1.0}]
+    client.send({'prompts': city_prompts})
+    await client.wait_parameters(lambda parameters: parameters.get('prompts') == city_prompts)
+    city = await client.latest_frame(settle=6)  # frames made after the session took the new prompt
     assert difference(jellyfish, city) > 12, 'a new prompt must change the picture clearly'
 
     await client.http.delete(f'/api/v1/webrtc/offer/{client.session_id}')

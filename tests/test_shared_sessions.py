@@ -55,8 +55,8 @@ async def test_five_peers_see_the_same_stream_and_one_steers_for_all(server: Run
         await asyncio.wait_for(clients[0].channel_open.wait(), PATIENCE)
         clients[0].send({'prompts': [{'text': 'molten gold lava flowing in darkness', 'weight': 1.0}]})
         for client, old in zip(clients[1:], [None, *before], strict=True):
-            update = await client.wait_message('parameters_updated')
-            assert update['parameters']['prompts'][0]['text'].startswith('molten gold')
+            await client.wait_parameters(lambda parameters: str(parameters.get('prompts', [{}])[0].get('text'))
+                                         .startswith('molten gold'))
             if old is not None:
                 assert difference(old, await client.latest_frame(settle=8)) > 10
         detail = httpx.get(f"{server.url}/api/v1/sessions/{session['id']}").json()
