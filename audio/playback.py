@@ -48,17 +48,18 @@ class PlaybackSource:
 
     def start(self, clock: Callable[[], float]) -> None:
         """Start playing now, on the audio loop's clock."""
-        self.clock.restart(clock)
+        self.playing.restart(clock)
         self.cursor = 0
 
     @property
-    def clock(self) -> Playback:
+    def playing(self) -> Playback:
+        """The playback (this source always has one)."""
         assert self.playback is not None
         return self.playback
 
     def pull(self, now: float) -> np.ndarray:
         """The mono samples from the last pull up to the play position (plus the lookahead)."""
-        end = self.clock.position(now) + self.lookahead
+        end = self.playing.position(now) + self.lookahead
         self.signal.prepare(end + DECODE_AHEAD)
         start = max(self.cursor, end - MAX_BLOCK)
         self.cursor = max(self.cursor, end)
@@ -75,5 +76,5 @@ class PlaybackSource:
         self.signal.close()
 
     def details(self) -> dict[str, float | None]:
-        return {'position_seconds': round(self.clock.seconds, 3),
+        return {'position_seconds': round(self.playing.seconds, 3),
                 'duration_seconds': getattr(self.signal, 'duration', None)}
