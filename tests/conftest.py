@@ -12,7 +12,7 @@ from nicegui.testing import User
 
 from .scope_client import ScopeClient
 from .server import RunningServer
-from .waiting import PATIENCE, until
+from .waiting import LOADING, PATIENCE, until
 
 
 @pytest.fixture(scope='session')
@@ -89,7 +89,7 @@ def patient_pages(monkeypatch: pytest.MonkeyPatch) -> None:
 async def studio(studio_home: Path, user: User) -> User:
     """A simulated visitor of the studio, once the pipeline main.py pre-loads is ready."""
     context = app.state.context
-    assert await until(context.manager.loaded_chain), f'the pipeline did not load: {context.manager.status()}'
+    assert await until(context.manager.loaded_chain, LOADING), f'the pipeline did not load: {context.manager.status()}'
     return user
 
 
@@ -105,6 +105,6 @@ def studio_load(studio: User) -> Callable[..., Awaitable[None]]:
             return any(s.pipeline_id == pipeline_id for s in context.sessions.sessions.values()) \
                 and context.manager.status()['status'] == 'loaded'
 
-        assert await until(running), f'{pipeline_id} did not load: {context.manager.status()}'
+        assert await until(running, LOADING), f'{pipeline_id} did not load: {context.manager.status()}'
 
     return load

@@ -15,7 +15,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from rtc.ice import configure_host_addresses
 
-from .waiting import PATIENCE
+from .waiting import LOADING, PATIENCE
 
 configure_host_addresses(['127.0.0.1'])
 
@@ -38,7 +38,7 @@ class ScopeClient:
         self.channel_open = asyncio.Event()
         self._reader: asyncio.Task | None = None
 
-    async def load(self, body: dict[str, Any], timeout: float = 2 * PATIENCE) -> dict[str, Any]:
+    async def load(self, body: dict[str, Any], timeout: float = LOADING) -> dict[str, Any]:
         """POST a load request and poll the status every 0.2 s until it is loaded (raises on error)."""
         response = await self.http.post('/api/v1/pipeline/load', json=body)
         response.raise_for_status()
@@ -114,6 +114,21 @@ class ScopeClient:
     async def latest_frame(self, settle: int = 3) -> np.ndarray:
         """A frame that arrived after `settle` more frames (so recent changes have landed)."""
         return (await self.wait_frames(settle))[-1]
+
+    async def frame_unlike(self, before: np.ndarray, threshold: float, timeout: float = PATIENCE) -> np.ndarray | None:
+        """The first frame from now on whose mean absolute pixel difference from `before` is above `threshold`
+        (None if none comes within `timeout` seconds)."""
+        deadline = time.monotonic() + timeout
+        seen = len(self.frames)
+        while time.monotonic() < deadline:
+            for _, image in self.frames[seen:]:
+                if np.abs(image.astype(np.int16) - before.astype(np.int16)).mean() > threshold:
+                    return image
+            seen = len(self.frames)
+            self.new_frame.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.new_frame.wait(), max(0.0, deadline - time.monotonic()))
+        return None
 
     async def wait_message(self, message_type: str, timeout: float = PATIENCE) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

@@ -18,7 +18,7 @@ from pipeline.protocol import ModelFiles, PipelineInfo
 from pipeline.registry import PipelineRegistry
 
 from .server import ROOT, RunningServer
-from .waiting import PATIENCE
+from .waiting import LOADING, PATIENCE
 
 SCOPE_SCHEMAS = ROOT.parent / 'shared' / 'spec' / 'scope-pipeline-schemas.json'
 DREAMFIELD = {'pipeline_ids': ['dreamfield']}
@@ -39,7 +39,7 @@ def restore_dreamfield(api: httpx.Client) -> Iterator[None]:
     assert wait_for_status(api)['pipeline_id'] == 'dreamfield'
 
 
-def wait_for_status(api: httpx.Client, timeout: float = PATIENCE) -> dict[str, Any]:
+def wait_for_status(api: httpx.Client, timeout: float = LOADING) -> dict[str, Any]:
     """Poll `/pipeline/status` like a client does, until it is no longer loading."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -22,7 +22,7 @@ from pipeline.schema import pipeline_meta
 from pipeline.streamdiffusion.pipeline import StreamDiffusionPipeline, StreamDiffusionStream
 
 from .test_streamdiffusion_models import tiny_models_home
-from .waiting import PATIENCE
+from .waiting import LOADING, PATIENCE
 
 SIZE = {'width': 128, 'height': 128}
 RED_FOX, BLUE_SEA = 'a red fox', 'a blue sea'
@@ -33,7 +33,7 @@ def load(home: Path, **load_params: Any) -> StreamDiffusionPipeline:
     models = home / 'models'
     manager = PipelineManager(default_registry(), LoadContext(models, models / 'lora', home / 'assets'))
     manager.load(manager.validate([('main', 'streamdiffusion', {**SIZE, **load_params})]))
-    deadline = time.monotonic() + PATIENCE
+    deadline = time.monotonic() + LOADING
     while manager.status()['status'] == 'loading' and time.monotonic() < deadline:
         time.sleep(0.02)
     status = manager.status()

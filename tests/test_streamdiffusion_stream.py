@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -60,15 +59,11 @@ async def test_data_channel_session_streams_and_hot_updates_do_not_reload(sd_ser
         await client.close()
 
 
-async def frame_unlike(client: ScopeClient, before: np.ndarray, message: str,
-                      timeout: float = PATIENCE) -> np.ndarray:
+async def frame_unlike(client: ScopeClient, before: np.ndarray, message: str) -> np.ndarray:
     """The first frame that differs clearly from `before` (the server may repeat frames while it is busy)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        frame = (await client.wait_frames(1, timeout=timeout))[0]
-        if difference(frame, before) > 2:
-            return frame
-    raise AssertionError(message)
+    frame = await client.frame_unlike(before, 2)
+    assert frame is not None, message
+    return frame
 
 
 async def test_video_to_video_follows_the_camera(sd_server: RunningServer) -> None:

@@ -12,7 +12,7 @@ from api.session_links import studio_session
 from pipeline.protocol import LoadContext, LoadParams, ModelFiles, Pipeline, PipelineInfo, PipelineStream
 from ui.resolution import resolution_presets, snap
 
-from .waiting import until
+from .waiting import LOADING, until
 
 # pylint: disable=missing-function-docstring
 
@@ -50,7 +50,7 @@ async def open_pipeline_tab(user: User) -> None:
 
 async def wait_for_status(status: str) -> None:
     manager = app.state.context.manager
-    assert await until(lambda: manager.status()['status'] == status), f'status stayed {manager.status()}'
+    assert await until(lambda: manager.status()['status'] == status, LOADING), f'status stayed {manager.status()}'
 
 
 def test_resolution_presets_keep_to_the_pipelines_rule() -> None:

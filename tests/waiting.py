@@ -9,6 +9,7 @@ from typing import TypeVar, overload
 
 T = TypeVar('T')
 PATIENCE = 60.0  # seconds: long enough for a busy machine; a test that passes never waits for all of it
+LOADING = 300.0  # seconds a server start or a pipeline load may take when every core is busy
 
 
 def wait_until(condition: Callable[[], T | None], timeout: float = PATIENCE, interval: float = 0.05) -> T | None:
