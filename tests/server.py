@@ -54,8 +54,8 @@ class RunningServer:
                 raise RuntimeError(f'server exited with {self.process.returncode}:\n{self.output()}')
             try:
                 if httpx.get(f'{self.url}/health', timeout=10).status_code == 200:
-                    status = httpx.get(f'{self.url}/api/v1/pipeline/status', timeout=10).json()['status']
-                    if not loaded or status == 'loaded':
+                    if not loaded or httpx.get(f'{self.url}/api/v1/pipeline/status',
+                                               timeout=10).json()['status'] == 'loaded':
                         return
             except httpx.HTTPError:
                 pass
