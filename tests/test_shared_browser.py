@@ -86,9 +86,11 @@ def test_without_webrtc_the_studio_falls_back_to_websocket_video(server: Running
                                                             '--use-fake-ui-for-media-stream'))
     try:
         driver.get(session['control_url'])
-        shown = wait_until(lambda: p if (p := picture(driver)) and p['width'] > 100 else None)
-        assert shown, f'no video over the WebSocket\n{console_log(driver)}\n{server.output()}'
-        assert shown['path'] == 'WebSocket' and 'WebSocket' in shown['state']
+        # the overlay names the path when it next refreshes its figures (once a second)
+        shown = wait_until(lambda: p if (p := picture(driver)) and p['width'] > 100 and p['path'] == 'WebSocket'
+                           else None)
+        assert shown, f'no video over the WebSocket: {picture(driver)}\n{console_log(driver)}\n{server.output()}'
+        assert 'WebSocket' in shown['state']
         first = shown['colour']
         changed = wait_until(lambda: p if (p := picture(driver)) and p['colour'] != first else None)
         assert changed, 'the WebSocket video is not moving'
