@@ -10,10 +10,10 @@ import pytest
 from websockets.asyncio.client import connect as websocket_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from .browser import wait_until
 from .scope_client import ScopeClient
 from .server import RunningServer
 from .upload_elements import upload_routes
+from .waiting import wait_until
 
 KEY = 'correct-horse-battery-staple'
 PNG = b'\x89PNG\r\n\x1a\n' + bytes(100)

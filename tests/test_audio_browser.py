@@ -11,6 +11,7 @@ from selenium import webdriver
 
 from .browser import console_log, missing_browser, start_chromium
 from .server import RunningServer
+from .waiting import PATIENCE
 
 if reason := missing_browser():
     pytest.skip(reason, allow_module_level=True)
@@ -65,7 +66,7 @@ def test_the_browser_microphone_drives_the_features(server: RunningServer, brows
 
     energies: list[float] = []
     status: dict = {}
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + PATIENCE
     while time.monotonic() < deadline and (len(energies) < 40 or max(energies) < 0.3):
         time.sleep(0.05)
         status = httpx.get(f'{server.url}/api/v1/audio/sessions/{session_id}').json()

@@ -8,9 +8,9 @@ import av
 import numpy as np
 
 from .batch_wire import WireClient, parse_raw
-from .browser import wait_until
 from .conftest import STALE_OUTPUT
 from .server import RunningServer
+from .waiting import wait_until
 
 PROGRESS_KEYS = {'chunk', 'total_chunks', 'frames', 'latency', 'fps'}
 COMPLETE_KEYS = {'output_path', 'video_shape', 'num_frames', 'num_chunks', 'chunk_size'}

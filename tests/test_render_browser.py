@@ -11,9 +11,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from .batch_wire import WireClient
-from .browser import console_log, missing_browser, start_chromium, wait_until
+from .browser import console_log, missing_browser, start_chromium
 from .server import RunningServer
 from .test_batch_api import decode_mp4
+from .waiting import wait_until
 
 if reason := missing_browser():
     pytest.skip(reason, allow_module_level=True)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 
-from .browser import wait_until
 from .scope_client import ScopeClient
 from .server import RunningServer
+from .waiting import wait_until
 
 
 async def test_sigterm_during_a_slow_upload_stops_viewers_and_leaves_no_partial_file() -> None:

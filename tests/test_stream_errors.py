@@ -10,7 +10,8 @@ import pytest
 
 from .scope_client import ScopeClient
 from .server import RunningServer
-from .test_scope_flows import QUICKSTART, session_metrics
+from .test_scope_flows import QUICKSTART, has_noise_scale, session_metrics
+from .waiting import PATIENCE, until
 
 
 @pytest.fixture(scope='module')
@@ -22,6 +23,10 @@ def bare_server() -> Iterator[RunningServer]:
         yield running
     finally:
         running.stop()
+
+
+def errors(client: ScopeClient) -> list[dict]:
+    return [m for m in client.messages if m.get('type') == 'error']
 
 
 def healthy(server: RunningServer) -> bool:
@@ -69,15 +74,14 @@ async def test_bad_candidate_and_bad_messages_leave_the_stream_running(client: S
     response = await client.http.patch(f'/api/v1/webrtc/offer/{client.session_id}',
                                        json={'candidates': [{'candidate': 'candidate:garbage', 'sdpMid': '0'}]})
     assert response.status_code == 400 and 'Invalid ICE candidate' in response.json()['detail']
-    await asyncio.wait_for(client.channel_open.wait(), 5)
+    await asyncio.wait_for(client.channel_open.wait(), PATIENCE)
     for bad in ('{not json', '[1, 2]', json.dumps({'noise_scale': 'loud'}), json.dumps({'prompts': 7})):
         client.channel.send(bad)
-    await asyncio.sleep(0.5)
-    errors = [m for m in client.messages if m.get('type') == 'error']
-    assert len(errors) == 4 and all(m['error_message'] for m in errors)
     client.send({'unknown_key': 1, 'noise_scale': 0.2})
+    assert await until(lambda: has_noise_scale(client, 0.2)), 'a good message after the bad ones is applied'
+    assert await until(lambda: len(errors(client)) >= 4), f'an error reply for each bad message: {client.messages}'
+    assert len(errors(client)) == 4 and all(m['error_message'] for m in errors(client))
     assert len(await client.wait_frames(10)) == 10
-    assert (await session_metrics(client))['parameters']['noise_scale'] == 0.2
 
 
 async def test_offer_before_loading_is_refused(bare_server: RunningServer) -> None:
@@ -98,10 +102,13 @@ async def test_a_failing_pipeline_tells_its_client(bare_server: RunningServer) -
     try:
         await client.load({'pipeline_ids': ['faulty']})
         await client.connect({})
-        stopped = await client.wait_message('stream_stopped', timeout=10)
+        stopped = await client.wait_message('stream_stopped')
         assert 'simulated out of memory' in stopped['error_message']
-        await asyncio.sleep(1)
-        assert (await client.http.get('/api/v1/session/metrics')).json()['sessions'] == {}
+
+        async def no_sessions() -> bool:
+            return (await client.http.get('/api/v1/session/metrics')).json()['sessions'] == {}
+
+        assert await until(no_sessions), 'the failed session is freed'
         assert healthy(bare_server)
     finally:
         await client.close()

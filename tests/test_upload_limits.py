@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .browser import wait_until
 from .server import RunningServer
 from .upload_elements import upload_routes
+from .waiting import wait_until
 
 LIMIT = 1024 * 1024  # the limited server's DREAMSTAGE_MAX_UPLOAD_MB=1
 SAFETENSORS = (2).to_bytes(8, 'little') + b'{}'
