@@ -102,8 +102,9 @@ def test_without_webrtc_the_studio_falls_back_to_websocket_video(server: Running
 
 async def test_the_studio_hears_the_music_the_audio_engine_plays(server: RunningServer, session: dict,
                                                                  tmp_path: Path) -> None:
-    """The studio page receives an audio track; when the engine plays a test beat, its audio packets grow (Opus
-    sends tiny packets for silence and full ones for music)."""
+    """The studio page receives an audio track; when the engine plays a test beat, full audio packets arrive (while
+    nothing plays the server sends none; Opus at 96 kbit/s makes about 200 bytes a packet of the test beat and about
+    15 of silence)."""
     driver = await asyncio.to_thread(start_chromium, tmp_path / 'profile')
 
     async def received() -> tuple[int, int]:
@@ -129,17 +130,16 @@ async def test_the_studio_hears_the_music_the_audio_engine_plays(server: Running
         assert shown, f'no video\n{console_log(driver)}'
         tracks = driver.execute_script('return document.querySelector(".ds-video").srcObject.getAudioTracks().length')
         assert tracks == 1
-        silent = await bytes_per_packet()
         async with httpx.AsyncClient(base_url=server.url) as http:
             started = await http.post(f"/api/v1/audio/sessions/{session['id']}/start",
                                       json={'source': {'kind': 'test', 'bpm': 120}, 'preset': 'beat-pulse'})
             assert started.status_code == 200, started.text
             try:
-                await bytes_per_packet(25)  # packets sent before the music started may still be on their way
+                await bytes_per_packet(25)  # the first packets may hold the moment before the music
                 playing = await bytes_per_packet()
             finally:
                 await http.post(f"/api/v1/audio/sessions/{session['id']}/stop")
-        assert playing > 3 * silent + 20, f'audio bytes per packet: {silent} silent, {playing} playing'
+        assert playing > 100, f'audio bytes per packet while the music plays: {playing} (silence is about 15)'
     finally:
         await asyncio.to_thread(driver.quit)
 
