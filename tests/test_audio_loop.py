@@ -183,8 +183,10 @@ async def test_a_webrtc_microphone_track_moves_the_features(server: RunningServe
         await start_audio(http, session_id, {'kind': 'microphone'}, 'beat-pulse')
 
         async def beats_heard() -> dict[str, Any] | None:
+            """The engine's status once it has heard three seconds of the beat and found its tempo."""
             status = await audio_status(http, session_id)
-            return status if status['features']['bpm'] and status['features']['beat_count'] > 4 else None
+            return status if status['features']['beat_count'] > 4 and status['source']['received_seconds'] > 3 and \
+                118 <= (status['features']['bpm'] or 0) <= 122 and status['messages_sent'] > 10 else None
 
         status = await until(beats_heard) or await audio_status(http, session_id)
         assert status['source']['kind'] == 'microphone' and status['source']['received_seconds'] > 3
