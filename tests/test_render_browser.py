@@ -58,7 +58,7 @@ def browser(render_server: RunningServer, tmp_path_factory: pytest.TempPathFacto
 
 def test_the_render_tab_renders_a_clip_that_plays_and_downloads(browser: webdriver.Chrome,
                                                                 render_server: RunningServer) -> None:
-    tab = wait_until(lambda: browser.find_elements(By.XPATH, RENDER_TAB), 30)
+    tab = wait_until(lambda: browser.find_elements(By.XPATH, RENDER_TAB))
     assert tab, f'no Render tab\n{console_log(browser)}'
     tab[0].click()
     frames = wait_until(lambda: [f for f in browser.find_elements(By.CSS_SELECTOR, '.ds-render-frames input')
