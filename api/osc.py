@@ -113,10 +113,12 @@ async def osc_stream(context: Context) -> StreamingResponse:
             yield ': connected\n\n'
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), KEEPALIVE)
-                    yield f'data: {json.dumps(event)}\n\n'
+                    async with asyncio.timeout(KEEPALIVE):  # not wait_for: on 3.11 it can drop the disconnect's cancel
+                        event = await queue.get()
                 except TimeoutError:
                     yield ': keepalive\n\n'
+                    continue
+                yield f'data: {json.dumps(event)}\n\n'
         finally:
             server.unsubscribe(queue)
 

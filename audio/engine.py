@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .clock import SteadyClock
+from .clock import SteadyClock, TickClock
 from .features import Analyser, Features
 from .mapper import ParameterMapper
 from .output import AudioOutput, ensure_audio_output
@@ -26,7 +26,9 @@ class AudioEngine:
     """Runs in its own thread; the only thing it does to the session is call `session.update` (at most once a tick)."""
 
     def __init__(self, session: Any, source: AudioSource, preset: Preset, *, rate: float = RATE,
-                 stamp_beats: bool = False, previous: ParameterMapper | None = None) -> None:
+                 stamp_beats: bool = False, previous: ParameterMapper | None = None,
+                 clock: TickClock | None = None) -> None:
+        """`clock`: what the loop ticks on (default: the monotonic clock at `rate`; tests drive their own)."""
         self.session = session
         self.source = source
         self.preset = preset
@@ -35,7 +37,7 @@ class AudioEngine:
         self.analyser = Analyser()
         self.mapper = ParameterMapper(preset, session.state.snapshot(), previous, session.state.authored_prompts())
         self.features = Features()
-        self.clock = SteadyClock(rate)
+        self.clock: TickClock = clock or SteadyClock(rate)
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f'audio-{session.id[:8]}', daemon=True)
         self.messages = 0
@@ -56,13 +58,13 @@ class AudioEngine:
         return self.thread.is_alive() and not self.stop_event.is_set()
 
     def start(self) -> None:
-        """Start the source and the loop; the engine stops by itself when the session closes."""
-        self.source.start()
+        """Start the clock, the source on it and the loop; the engine stops by itself when the session closes."""
+        self.clock.start()
+        self.source.start(self.clock.now)
         if self.source.playback is not None:
             ensure_audio_output(self.session).playback = self.source.playback
         self.session.stop_listeners.append(self._on_session_stopped)
         self.started_at = time.time()
-        self.clock = SteadyClock(self.rate)
         self.thread.start()
 
     def stop(self, timeout: float = 2.0, restore: bool = True) -> None:

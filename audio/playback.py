@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -13,19 +14,25 @@ MAX_BLOCK = SAMPLE_RATE  # a tick never analyses more than the last second (afte
 
 
 class Playback:
-    """A signal playing from `started` (monotonic seconds): position = elapsed time x sample rate."""
+    """A signal playing from `started` on a clock (the audio loop's): position = elapsed time x sample rate."""
 
-    def __init__(self, signal: Signal) -> None:
+    def __init__(self, signal: Signal, clock: Callable[[], float] = time.monotonic) -> None:
         self.signal = signal
-        self.started = time.monotonic()
+        self.clock = clock
+        self.started = clock()
+
+    def restart(self, clock: Callable[[], float]) -> None:
+        """Play from the beginning, now, on `clock`."""
+        self.clock = clock
+        self.started = clock()
 
     def position(self, now: float | None = None) -> int:
-        """The sample being played at `now` (monotonic seconds)."""
-        return int(((time.monotonic() if now is None else now) - self.started) * SAMPLE_RATE)
+        """The sample being played at `now` (seconds on the clock; default: its current time)."""
+        return int(((self.clock() if now is None else now) - self.started) * SAMPLE_RATE)
 
     @property
     def seconds(self) -> float:
-        return max(0.0, time.monotonic() - self.started)
+        return max(0.0, self.clock() - self.started)
 
 
 class PlaybackSource:
@@ -39,19 +46,20 @@ class PlaybackSource:
         self.playback: Playback | None = Playback(signal)
         self.cursor = 0
 
-    def start(self) -> None:
-        """Start the clock now."""
-        self.clock.started = time.monotonic()
+    def start(self, clock: Callable[[], float]) -> None:
+        """Start playing now, on the audio loop's clock."""
+        self.playing.restart(clock)
         self.cursor = 0
 
     @property
-    def clock(self) -> Playback:
+    def playing(self) -> Playback:
+        """The playback (this source always has one)."""
         assert self.playback is not None
         return self.playback
 
     def pull(self, now: float) -> np.ndarray:
         """The mono samples from the last pull up to the play position (plus the lookahead)."""
-        end = self.clock.position(now) + self.lookahead
+        end = self.playing.position(now) + self.lookahead
         self.signal.prepare(end + DECODE_AHEAD)
         start = max(self.cursor, end - MAX_BLOCK)
         self.cursor = max(self.cursor, end)
@@ -68,5 +76,5 @@ class PlaybackSource:
         self.signal.close()
 
     def details(self) -> dict[str, float | None]:
-        return {'position_seconds': round(self.clock.seconds, 3),
+        return {'position_seconds': round(self.playing.seconds, 3),
                 'duration_seconds': getattr(self.signal, 'duration', None)}

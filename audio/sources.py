@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -49,7 +50,8 @@ class AudioSource(Protocol):
     description: str
     playback: Playback | None  # what peers should hear (file and test sources), or None
 
-    def start(self) -> None: ...
+    def start(self, clock: Callable[[], float]) -> None:
+        """Begin hearing; `clock` reads the audio loop's time, which `pull` is called with."""
 
     def pull(self, now: float) -> np.ndarray: ...
 
@@ -131,7 +133,7 @@ class LiveInput:
             blocks, self.queue, self.queued = list(self.queue), deque(), 0
         return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
 
-    def start(self) -> None:
+    def start(self, clock: Callable[[], float]) -> None:
         """Nothing to start: samples arrive when they arrive."""
 
     def stop(self) -> None:
@@ -153,7 +155,7 @@ class MicrophoneSource(LiveInput):
         self.session = session
         self.resampler: av.AudioResampler | None = None
 
-    def start(self) -> None:
+    def start(self, clock: Callable[[], float]) -> None:
         self.session.audio_listeners.append(self.receive)
 
     def stop(self) -> None:
@@ -188,7 +190,7 @@ class DeviceSource(LiveInput):
         except Exception as error:  # PortAudio errors have no common base class worth naming
             raise SourceError(f'cannot open input device {device!r}: {error}') from None
 
-    def start(self) -> None:
+    def start(self, clock: Callable[[], float]) -> None:
         self.stream.start()
 
     def stop(self) -> None:

@@ -1,5 +1,6 @@
-"""Daydream streams benchmark: glass-to-glass latency WHIP in -> WHEP out (passthrough and dreamfield), HLS latency,
-and the server CPU of one stream with WHEP + HLS + RTMP + recording against WHEP alone (one H.264 encode for all).
+"""Daydream streams benchmark: glass-to-glass latency WHIP in -> WHEP out (passthrough and dreamfield), HLS latency
+and segment lengths, the server CPU of one stream with WHEP + HLS + RTMP + recording against WHEP alone (one H.264
+encode for all), and the publisher's connection quality as the status reports it (jitter, loss).
 
 Run: `scripts/bench daydream [--seconds 15]` (needs nginx with libnginx-mod-rtmp for the RTMP part).
 """
@@ -120,10 +121,10 @@ async def answer_while_loading(server: RunningServer, runs: int = 3) -> list[flo
     return durations
 
 
-async def hls_latency(server: RunningServer, seconds: float) -> tuple[list[float], list[float]]:
+async def hls_latency(server: RunningServer, seconds: float) -> tuple[list[float], list[float], list[float]]:
     """Milliseconds from a frame leaving the publisher to its segment being listed: for the segment's last frame
-    (the newest a player can have) and its first frame."""
-    newest, oldest = [], []
+    (the newest a player can have) and its first frame; and the listed segments' durations in seconds."""
+    newest, oldest, durations = [], [], {}
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
         stream = await running_stream(http)
         camera = CountingCamera(*SIZE)
@@ -137,6 +138,7 @@ async def hls_latency(server: RunningServer, seconds: float) -> tuple[list[float
             while time.monotonic() - begun < seconds:
                 text = (await http.get(playlist)).text
                 listed = time.time()
+                durations.update(segment_durations(text))
                 for name in segments(text):
                     if name in seen:
                         continue
@@ -153,7 +155,14 @@ async def hls_latency(server: RunningServer, seconds: float) -> tuple[list[float
             await publisher.stop(http)
             await http.delete(f'/v1/streams/{stream["id"]}')
             shutil.rmtree(folder, ignore_errors=True)
-    return newest, oldest
+    return newest, oldest, [durations[name] for name in sorted(durations) if name in seen]
+
+
+def segment_durations(playlist: str) -> dict[str, float]:
+    """Each listed segment's #EXTINF duration, by its name."""
+    lines = playlist.splitlines()
+    return {name: float(line.split(':')[1].rstrip(',')) for line, name in itertools.pairwise(lines)
+            if line.startswith('#EXTINF') and name.endswith('.ts')}
 
 
 async def cpu_of_outputs(server: RunningServer, seconds: float) -> list[tuple[str, str, str]]:
@@ -200,6 +209,11 @@ async def cpu_of_outputs(server: RunningServer, seconds: float) -> list[tuple[st
              ('H.264 encodes per output frame, WHEP alone', f'{alone["encodes_per_frame"]:.2f}', '1'),
              ('H.264 encodes per output frame, all outputs', f'{everything["encodes_per_frame"]:.2f}', '1'),
              ('RTMP push state', str((status['outputs']['rtmp'] or {}).get('state')), 'live')]
+    ingest = status['data']['gateway_status']['ingest_metrics']['stats']
+    video: dict[str, Any] = next((track for track in ingest['track_stats'] if track['type'] == 'video'), {})
+    rows += [('publisher connection quality (status)', ingest['conn_quality'], 'good'),
+             ('publisher video jitter ms / packet loss %',
+              f'{1000 * video.get("jitter", 0):.1f} / {video.get("packet_loss_pct", 0):.2f}', '< 50 / < 2')]
     return rows
 
 
@@ -282,9 +296,11 @@ async def main(seconds: float) -> None:
         latencies, fps = await glass_to_glass(passthrough, seconds, 'stamp')
         rows += latency_rows('passthrough WHIP->WHEP (frame number)', latencies, '')
         rows.append(('passthrough viewer fps', f'{fps:.1f}', '30'))
-        newest, oldest = await hls_latency(passthrough, seconds)
+        newest, oldest, durations = await hls_latency(passthrough, seconds)
         rows += latency_rows('HLS: newest frame -> listed', newest, '')
         rows += latency_rows('HLS: segment start -> listed', oldest, '')
+        rows.append(('HLS segment seconds: median / min / max', f'{percentile(durations, 50):.2f} / '
+                     f'{min(durations, default=0):.2f} / {max(durations, default=0):.2f}', '1 (0.5 .. 2.5)'))
         rows += await cpu_of_outputs(passthrough, seconds)
     finally:
         passthrough.stop()

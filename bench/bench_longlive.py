@@ -8,11 +8,16 @@
    model forwards), against 5 % of a real chunk's compute time on an H100 at peak.
 3. With a CUDA GPU: fps, chunk latency and the first chunk's latency of the full-size config with random weights
    (same FLOPs as the real weights) at both sizes, bf16.
-Run: `scripts/bench longlive [--chunks 12] [--threads 1] [--vae tae|wan]`.
+4. Served: a server with the tiny models streams to an aiortc client over WebRTC; how many new pictures each
+   12-frame chunk brings to the client (12: every frame shown on its own; 1: the chunk came as a burst) and its fps.
+Run: `scripts/bench longlive [--chunks 12] [--threads 1] [--vae tae|wan] [--served-frames 120]`.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
+import itertools
+import shutil
 import sys
 import tempfile
 import time
@@ -50,6 +55,7 @@ def main() -> None:
     parser.add_argument('--warmup', type=int, default=4, help='chunks before measuring (the window fills)')
     parser.add_argument('--threads', type=int, default=1, help='CPU intra-op threads')
     parser.add_argument('--vae', choices=('tae', 'wan'), default='tae', help='autoencoder of the CPU overhead run')
+    parser.add_argument('--served-frames', type=int, default=120, help='frames the served client counts')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
@@ -66,6 +72,8 @@ def main() -> None:
         rows += overhead_rows(overhead, flops)
     print(table(rows, f'Framework overhead per chunk: tiny models on the CPU ({args.threads} thread), {args.vae} '
                       'VAE; at 576x320 it includes the per-pixel work a GPU does on the device'), end='\n\n')
+    print(table(asyncio.run(served_rows(args.served_frames)), 'Served over WebRTC: tiny models at 96x64, one aiortc '
+                                                               'client on loopback (VP8)'), end='\n\n')
     if torch.cuda.is_available():
         print(table(gpu_rows(args.chunks, args.warmup), f'{torch.cuda.get_device_name()}: full-size random '
                                                         'weights, bf16'))
@@ -251,6 +259,38 @@ def gpu_rows(chunks: int, warmup: int) -> list[tuple[str, str, str]]:
                       f'{percentile(steady, 50) * 1e3:.0f} / {percentile(steady, 95) * 1e3:.0f}', ''),
                      (f'{width}x{height} {name}: first chunk (ms)', f'{latencies[0] * 1e3:.0f}', '<= 1000')]
     return rows
+
+
+# --- 4. served over WebRTC ---
+
+async def served_rows(frames: int) -> list[tuple[str, str, str]]:
+    """New pictures per chunk at a client of a real server (frames evenly paced, not in bursts) and its fps."""
+    from tests.longlive_models import HEIGHT, WIDTH, tiny_longlive_home
+    from tests.scope_client import ScopeClient
+    from tests.server import RunningServer
+    from tests.test_scope_flows import difference, session_metrics
+
+    home = Path(tempfile.mkdtemp(prefix='bench-longlive-served-'))
+    shutil.copytree(tiny_longlive_home() / 'models', home / 'models')
+    server = RunningServer(pipeline='none', home=home, env={'OMP_NUM_THREADS': '1'})
+    client = ScopeClient(server.url)
+    try:
+        await asyncio.to_thread(server.wait_ready, loaded=False)
+        await client.load({'pipeline_ids': ['longlive'], 'load_params': {'width': WIDTH, 'height': HEIGHT}})
+        await client.connect({'prompts': [{'text': 'a red fox in the forest', 'weight': 1.0}], 'seed': 3})
+        await client.wait_frames(12, timeout=300)
+        made_before, begun = (await session_metrics(client))['frames_out'], time.monotonic()
+        received = await client.wait_frames(frames, timeout=1200)
+        elapsed = time.monotonic() - begun
+        made = (await session_metrics(client))['frames_out'] - made_before
+    finally:
+        await client.close()
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    changes = sum(difference(a, b) > 0.5 for a, b in itertools.pairwise(received))
+    chunks = max(1.0, made / 12)
+    return [('new pictures per 12-frame chunk at the client', f'{changes / chunks:.1f}', '>= 3 (12 when even)'),
+            ('client fps', f'{frames / elapsed:.1f}', '')]
 
 
 if __name__ == '__main__':

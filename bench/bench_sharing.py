@@ -1,5 +1,6 @@
-"""Shared-session benchmark: server CPU and delivered fps for 1, 4 and 8 viewers of one 512x512 session, and a
-control change from one peer to the first frame carrying it at the other viewers.
+"""Shared-session benchmark: server CPU and delivered fps for 1, 4 and 8 viewers of one 512x512 session, a WebRTC
+viewer's fps beside a WebSocket viewer that stopped reading, and a control change from one peer to the first frame
+carrying it at the other viewers.
 
 Run: `scripts/bench sharing` (or `../shared/tools/loopback-only .venv/bin/python -m bench.bench_sharing`).
 """
@@ -11,6 +12,7 @@ import random
 import time
 
 import httpx
+from websockets.asyncio.client import connect as websocket_connect
 
 from pipeline.stamp import read_stamp
 from tests.scope_client import ScopeClient
@@ -42,6 +44,31 @@ async def viewers_run(server: RunningServer, session: dict, count: int, seconds:
             await client.close()
 
 
+async def beside_a_stalled_viewer(server: RunningServer, session: dict, seconds: float) -> tuple[float, float]:
+    """(fps of a WebRTC viewer alone, its fps while a WebSocket viewer of the session stops reading)."""
+    watcher = ScopeClient(server.url, keep_images=False)
+    try:
+        await watcher.connect({'session_id': session['id'], 'session_token': session['view_token']})
+        await watcher.wait_frames(10)
+        alone = await frame_rate(watcher, seconds)
+        query = f"session={session['id']}&token={session['view_token']}"
+        url = server.url.replace('http', 'ws') + f'/api/v1/ws/video?{query}'
+        async with websocket_connect(url, max_queue=1, max_size=None) as stalled:
+            await stalled.recv()  # one frame, then it stops reading
+            await asyncio.sleep(2)  # its buffers fill up
+            beside = await frame_rate(watcher, seconds)
+        return alone, beside
+    finally:
+        await watcher.close()
+
+
+async def frame_rate(client: ScopeClient, seconds: float) -> float:
+    """Frames a client receives per second, over `seconds`."""
+    start, begun = len(client.frames), time.monotonic()
+    await asyncio.sleep(seconds)
+    return (len(client.frames) - start) / (time.monotonic() - begun)
+
+
 async def change_to_other_viewers(server: RunningServer, session: dict, changes: int) -> list[float]:
     """Milliseconds from a controller's stamped change to the first frame carrying it at three other viewers."""
     controller = ScopeClient(server.url)
@@ -53,7 +80,7 @@ async def change_to_other_viewers(server: RunningServer, session: dict, changes:
         viewers.append(viewer)
     latencies: list[float] = []
     try:
-        await asyncio.wait_for(controller.channel_open.wait(), 5)
+        await asyncio.wait_for(controller.channel_open.wait(), 30)
         for viewer in viewers:
             await viewer.wait_frames(10)
         for stamp in range(1000, 1000 + changes):
@@ -90,6 +117,9 @@ async def main(seconds: float) -> None:
             rows += [(f'{count} viewers: server CPU (cores)', f'{cpu:.2f}', ''),
                      (f'{count} viewers: CPU vs 1 viewer', f'{cpu / baseline:.2f}x', '<= 1.5x at 8'),
                      (f'{count} viewers: fps slowest / median', f'{slowest:.1f} / {median:.1f}', '>= 28')]
+        alone, beside = await beside_a_stalled_viewer(server, session, seconds)
+        rows += [("a viewer's fps alone / beside a stalled WebSocket viewer", f'{alone:.1f} / {beside:.1f}',
+                  '>= 0.7x alone')]
         latencies = await change_to_other_viewers(server, session, changes=30)
         rows += [('change->frame at other viewers, median ms', f'{percentile(latencies, 50):.0f}', ''),
                  ('change->frame at other viewers, p95 ms', f'{percentile(latencies, 95):.0f}', '')]

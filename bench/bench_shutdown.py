@@ -9,10 +9,10 @@ import argparse
 import asyncio
 import time
 
-from tests.browser import wait_until
 from tests.scope_client import ScopeClient
 from tests.server import RunningServer
 from tests.test_shutdown import SlowUpload, partial_uploads
+from tests.waiting import wait_until
 
 from .figures import percentile, table
 

@@ -138,6 +138,7 @@ def main(changes: int, seconds: float) -> None:
                      (f'{label} -> frame p95 ms', f'{percentile(latencies, 95):.0f}', '<= 150'),
                      (f'{label} changes seen', f'{len(latencies)}/{changes}', '')]
         one = cpu_share(pid, seconds)
+        overlay_fps = float(driver.execute_script('return document.querySelector(".ds-overlay").dataset.fps || "0"'))
         driver.execute_script('window.dreamstage.stop()')  # the page stays: its controls, polling and websocket
         time.sleep(2)
         page_only = cpu_share(pid, seconds)
@@ -147,7 +148,8 @@ def main(changes: int, seconds: float) -> None:
             open_studio(driver, server.url)
         time.sleep(2)
         three = cpu_share(pid, seconds)
-        rows += [('server CPU, studio session, no tab (cores)', f'{idle:.2f}', ''),
+        rows += [('frames per second the studio tab presents (stats overlay)', f'{overlay_fps:.1f}', '>= 25'),
+                 ('server CPU, studio session, no tab (cores)', f'{idle:.2f}', ''),
                  ('server CPU, 1 studio tab playing (cores)', f'{one:.2f}', ''),
                  ('server CPU, 3 studio tabs playing (cores)', f'{three:.2f}', ''),
                  ('server CPU, 1 studio tab, video stopped (cores)', f'{page_only:.2f}', ''),

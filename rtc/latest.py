@@ -58,7 +58,8 @@ class LatestFanout(ABC, Generic[T]):
                 return None
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), 1.0)
+                async with asyncio.timeout(1.0):  # not wait_for: on 3.11 it drops a cancel that meets a frame
+                    await self._changed.wait()
 
     def publish(self, value: T, seq: int) -> None:
         self.latest, self.latest_seq = value, seq

@@ -36,7 +36,8 @@ class LoopLag:
     def summary(self, window: float = 10.0) -> dict[str, float]:
         """Percentiles of the lag over the last `window` seconds."""
         since = time.perf_counter() - window
-        values = sorted(lag for at, lag in tuple(self.samples) if at >= since)  # a copy: the loop keeps appending
+        samples = list(self.samples)  # one atomic copy: the loop keeps appending while a worker thread reads
+        values = sorted(lag for at, lag in samples if at >= since)
         if not values:
             return {}
         return {'p50_ms': round(1000 * values[len(values) // 2], 3),

@@ -14,6 +14,8 @@ from urllib.parse import urlencode, urlsplit
 
 import numpy as np
 
+from .waiting import LOADING
+
 
 @dataclass
 class Reply:
@@ -84,7 +86,7 @@ class WireClient:
     def post_json(self, path: str, payload: dict[str, Any]) -> Reply:
         return self.request('POST', path, json.dumps(payload).encode(), {'Content-Type': 'application/json'})
 
-    def load(self, pipeline_ids: list[str], load_params: dict[str, Any], timeout: float = 60) -> None:
+    def load(self, pipeline_ids: list[str], load_params: dict[str, Any], timeout: float = LOADING) -> None:
         """Load pipelines and poll the status until they are loaded."""
         reply = self.post_json('/api/v1/pipeline/load', {'pipeline_ids': pipeline_ids, 'load_params': load_params})
         assert reply.status == 200, reply.body

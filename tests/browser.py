@@ -5,19 +5,18 @@ import functools
 import os
 import shutil
 import threading
-import time
-from collections.abc import Callable
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from .waiting import wait_until  # noqa: F401  (browser tests import it from here too)
+
 PAGES = Path(__file__).resolve().parent / 'pages'
-T = TypeVar('T')
 CHROMIUM_NAMES = ('chromium', 'chromium-browser', 'google-chrome')
 CHROMIUM_FLAGS = (
     '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=800,800',
@@ -114,17 +113,6 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
-
-
-def wait_until(condition: Callable[[], T | None], timeout: float, interval: float = 0.25) -> T | None:
-    """The first truthy result of `condition`, polled until `timeout` seconds pass (then None)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if result := condition():
-            return result
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(interval)
 
 
 def viewport(driver: webdriver.Chrome, width: int, height: int) -> None:

@@ -1,8 +1,6 @@
 """Shared fixtures: a real server process per test module, and aiortc clients of it."""
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from nicegui.testing import User
 from .batch_wire import WireClient
 from .scope_client import ScopeClient
 from .server import RunningServer
+from .waiting import LOADING, PATIENCE, until
 
 STALE_OUTPUT = 'output-AAAAAAAAAAAAAAAAAAAAAA'
 
@@ -104,14 +103,27 @@ def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     app.router.lifespan_context = lifespan  # include_router nests the lifespan once per run of main.py
 
 
+@pytest.fixture(autouse=True)
+def patient_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A simulated visitor looks for what a page should (not) show for up to a minute, not NiceGUI's default 0.3 s:
+    pages update from timers, which run late on a busy machine."""
+    should_see, should_not_see = User.should_see, User.should_not_see
+
+    async def patient_should_see(self: User, *args: Any, retries: int = 3, **kwargs: Any) -> None:
+        await should_see(self, *args, retries=max(retries, int(PATIENCE / 0.1)), **kwargs)
+
+    async def patient_should_not_see(self: User, *args: Any, retries: int = 3, **kwargs: Any) -> None:
+        await should_not_see(self, *args, retries=max(retries, int(PATIENCE / 0.05)), **kwargs)
+
+    monkeypatch.setattr(User, 'should_see', patient_should_see)
+    monkeypatch.setattr(User, 'should_not_see', patient_should_not_see)
+
+
 @pytest.fixture
 async def studio(studio_home: Path, user: User) -> User:
     """A simulated visitor of the studio, once the pipeline main.py pre-loads is ready."""
     context = app.state.context
-    deadline = time.monotonic() + 60
-    while not context.manager.loaded_chain():
-        assert time.monotonic() < deadline, f'the pipeline did not load: {context.manager.status()}'
-        await asyncio.sleep(0.05)
+    assert await until(context.manager.loaded_chain, LOADING), f'the pipeline did not load: {context.manager.status()}'
     return user
 
 
@@ -122,11 +134,11 @@ def studio_load(studio: User) -> Callable[..., Awaitable[None]]:
     async def load(pipeline_id: str, **load_params: Any) -> None:
         context = app.state.context
         context.manager.load(context.manager.validate([(pipeline_id, pipeline_id, load_params)]))
-        deadline = time.monotonic() + 30
-        while not any(s.pipeline_id == pipeline_id for s in context.sessions.running()) \
-                or context.manager.status()['status'] != 'loaded':
-            assert time.monotonic() < deadline, f'{pipeline_id} did not load: {context.manager.status()}'
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)  # the pages' timers notice the new pipeline
+
+        def running() -> bool:
+            return any(s.pipeline_id == pipeline_id for s in context.sessions.running()) \
+                and context.manager.status()['status'] == 'loaded'
+
+        assert await until(running, LOADING), f'{pipeline_id} did not load: {context.manager.status()}'
 
     return load

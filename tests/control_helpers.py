@@ -11,6 +11,7 @@ from pipeline.protocol import LoadContext, LoadParams
 from pipeline.session import Session
 
 from .still_pipeline import StillPipeline
+from .waiting import PATIENCE
 
 T = TypeVar('T')
 
@@ -35,7 +36,7 @@ def still_session(**initial: object) -> Session:
     return Session(StillPipeline(LoadParams(), context), pipeline_id='still', initial=dict(initial))
 
 
-def wait_for(condition: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.05) -> T | None:
+def wait_for(condition: Callable[[], T | None], timeout: float = PATIENCE, interval: float = 0.05) -> T | None:
     """The first truthy result of `condition`, polled until `timeout` seconds pass (then None)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -46,7 +47,7 @@ def wait_for(condition: Callable[[], T | None], timeout: float = 30.0, interval:
         time.sleep(interval)
 
 
-async def eventually(condition: Callable[[], Awaitable[T | None]], timeout: float = 30.0) -> T | None:
+async def eventually(condition: Callable[[], Awaitable[T | None]], timeout: float = PATIENCE) -> T | None:
     """`wait_for` for async conditions."""
     deadline = time.monotonic() + timeout
     while True:

@@ -10,7 +10,7 @@ from pipeline.protocol import LoadContext, LoadParams, PipelineInfo
 HELD = PipelineInfo(id='held-passthrough', name='Held passthrough', description='Passthrough that loads on cue.',
                     supported_modes=['video'], default_mode='video', dimension_multiple=1, chunk_size=1,
                     supports_prompts=False, supports_cache_management=False, load_params=LoadParams)
-HOLD_AT_MOST = 120.0
+HOLD_AT_MOST = 300.0  # seconds: a test that forgot its hold file does not hang the server for ever
 
 
 class HeldPassthroughPipeline(PassthroughPipeline):

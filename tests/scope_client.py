@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 import httpx
@@ -13,6 +14,8 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCRtp
 from aiortc.mediastreams import MediaStreamError
 
 from rtc.ice import configure_host_addresses
+
+from .waiting import LOADING, PATIENCE
 
 configure_host_addresses(['127.0.0.1'])
 
@@ -38,7 +41,7 @@ class ScopeClient:
         self.channel_open = asyncio.Event()
         self._reader: asyncio.Task | None = None
 
-    async def load(self, body: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
+    async def load(self, body: dict[str, Any], timeout: float = LOADING) -> dict[str, Any]:
         """POST a load request and poll the status every 0.2 s until it is loaded (raises on error)."""
         response = await self.http.post('/api/v1/pipeline/load', json=body)
         response.raise_for_status()
@@ -100,7 +103,7 @@ class ScopeClient:
     def send(self, parameters: dict[str, Any]) -> None:
         self.channel.send(json.dumps(parameters))
 
-    async def wait_frames(self, count: int, timeout: float = 15) -> list[np.ndarray]:
+    async def wait_frames(self, count: int, timeout: float = PATIENCE) -> list[np.ndarray]:
         """Wait until `count` more frames arrive; returns them."""
         start = len(self.frames)
         deadline = time.monotonic() + timeout
@@ -117,7 +120,22 @@ class ScopeClient:
         """A frame that arrived after `settle` more frames (so recent changes have landed)."""
         return (await self.wait_frames(settle))[-1]
 
-    async def wait_message(self, message_type: str, timeout: float = 10) -> dict[str, Any]:
+    async def frame_unlike(self, before: np.ndarray, threshold: float, timeout: float = PATIENCE) -> np.ndarray | None:
+        """The first frame from now on whose mean absolute pixel difference from `before` is above `threshold`
+        (None if none comes within `timeout` seconds)."""
+        deadline = time.monotonic() + timeout
+        seen = len(self.frames)
+        while time.monotonic() < deadline:
+            for _, image in self.frames[seen:]:
+                if np.abs(image.astype(np.int16) - before.astype(np.int16)).mean() > threshold:
+                    return image
+            seen = len(self.frames)
+            self.new_frame.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.new_frame.wait(), max(0.0, deadline - time.monotonic()))
+        return None
+
+    async def wait_message(self, message_type: str, timeout: float = PATIENCE) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for message in self.messages:
@@ -125,6 +143,17 @@ class ScopeClient:
                     return message
             await asyncio.sleep(0.02)
         raise TimeoutError(f'no {message_type} message; got {self.messages[-5:]}')
+
+    async def wait_parameters(self, check: Callable[[dict[str, Any]], bool],
+                              timeout: float = PATIENCE) -> dict[str, Any]:
+        """The parameters of the first `parameters_updated` message that passes `check`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.messages:
+                if message.get('type') == 'parameters_updated' and check(message['parameters']):
+                    return message['parameters']
+            await asyncio.sleep(0.02)
+        raise TimeoutError(f'no such parameters_updated message; got {self.messages[-5:]}')
 
     async def close(self) -> None:
         if self._reader:

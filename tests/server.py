@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from .waiting import LOADING
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -45,15 +47,16 @@ class RunningServer:
             [*pinned, sys.executable, str(ROOT / 'main.py'), '-N', '--port', str(self.port), '--pipeline', pipeline],
             cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
 
-    def wait_ready(self, timeout: float = 60, loaded: bool = True) -> None:
+    def wait_ready(self, timeout: float = LOADING, loaded: bool = True) -> None:
         """Wait until /health answers (and the pre-loaded pipeline is loaded)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f'server exited with {self.process.returncode}:\n{self.output()}')
             try:
-                if httpx.get(f'{self.url}/health', timeout=1).status_code == 200:
-                    if not loaded or httpx.get(f'{self.url}/api/v1/pipeline/status').json()['status'] == 'loaded':
+                if httpx.get(f'{self.url}/health', timeout=10).status_code == 200:
+                    if not loaded or httpx.get(f'{self.url}/api/v1/pipeline/status',
+                                               timeout=10).json()['status'] == 'loaded':
                         return
             except httpx.HTTPError:
                 pass

@@ -10,10 +10,10 @@ import pytest
 from websockets.asyncio.client import connect as websocket_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from .browser import wait_until
 from .scope_client import ScopeClient
 from .server import RunningServer
 from .upload_elements import upload_routes
+from .waiting import wait_until
 
 KEY = 'correct-horse-battery-staple'
 PNG = b'\x89PNG\r\n\x1a\n' + bytes(100)
@@ -108,7 +108,7 @@ def test_the_studio_uploads_need_the_key(keyed_server: RunningServer) -> None:
     asset_route = routes['Drop images, videos or audio here']
     with_key = httpx.post(keyed_server.url + asset_route, files=files, headers={'Authorization': f'Bearer {KEY}'})
     assert with_key.status_code == 200
-    assert wait_until(lambda: stored(keyed_server) == ['cat.png'], 30), stored(keyed_server)
+    assert wait_until(lambda: stored(keyed_server) == ['cat.png']), stored(keyed_server)
 
 
 def test_nicegui_serves_page_files_but_takes_no_data_without_the_key(keyed_server: RunningServer) -> None:

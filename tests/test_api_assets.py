@@ -1,7 +1,6 @@
 """The assets API: upload reference images, videos and audio, list them, fetch them, delete them."""
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +9,7 @@ import httpx
 import pytest
 
 from .server import RunningServer
+from .waiting import wait_until
 
 PNG = b'\x89PNG\r\n\x1a\n' + bytes(100)
 JPEG = b'\xff\xd8\xff\xe0' + bytes(100)
@@ -28,6 +28,16 @@ def still_healthy(api: httpx.Client) -> Iterator[None]:
 def folder() -> str:
     """A fresh sub-folder name, so tests don't see each other's files."""
     return f'test-{uuid.uuid4().hex[:8]}'
+
+
+def file_clock(folder: Path) -> float:
+    """The time the file system gives a file changed now (it moves in steps of a few milliseconds)."""
+    probe = folder / f'clock-{uuid.uuid4().hex[:8]}'
+    probe.touch()
+    try:
+        return probe.stat().st_ctime
+    finally:
+        probe.unlink()
 
 
 def upload(api: httpx.Client, filename: str, body: bytes) -> httpx.Response:
@@ -98,10 +108,11 @@ def test_list_filters_by_type(api: httpx.Client, folder: str) -> None:
     assert {'still', 'clip', 'beat'} <= set(names(api, type='everything'))
 
 
-def test_list_is_newest_first(api: httpx.Client, folder: str) -> None:
+def test_list_is_newest_first(api: httpx.Client, server: RunningServer, folder: str) -> None:
     """The most recently uploaded file comes first."""
     upload(api, f'{folder}/older.png', PNG)
-    time.sleep(0.05)
+    uploaded = (server.assets_dir / folder / 'older.png').stat().st_ctime
+    assert wait_until(lambda: file_clock(server.home) > uploaded), 'the file system clock moves on'
     upload(api, f'{folder}/newer.png', PNG)
     mine = [name for name in names(api) if name in ('older', 'newer')]
     assert mine == ['newer', 'older']

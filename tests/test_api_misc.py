@@ -19,9 +19,10 @@ from pipeline.protocol import ModelFiles, PipelineInfo
 from pipeline.registry import PipelineRegistry
 from services.downloads import DownloadService
 
-from .server import RunningServer
+from .server import ROOT, RunningServer
+from .waiting import LOADING, PATIENCE
 
-SCOPE_SCHEMAS = Path('/work/shared/spec/scope-pipeline-schemas.json')
+SCOPE_SCHEMAS = ROOT.parent / 'shared' / 'spec' / 'scope-pipeline-schemas.json'
 DREAMFIELD = {'pipeline_ids': ['dreamfield']}
 
 
@@ -40,7 +41,7 @@ def restore_dreamfield(api: httpx.Client) -> Iterator[None]:
     assert wait_for_status(api)['pipeline_id'] == 'dreamfield'
 
 
-def wait_for_status(api: httpx.Client, timeout: float = 60) -> dict[str, Any]:
+def wait_for_status(api: httpx.Client, timeout: float = LOADING) -> dict[str, Any]:
     """Poll `/pipeline/status` like a client does, until it is no longer loading."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -127,7 +128,7 @@ def test_models_of_a_pipeline_that_needs_files(tmp_path: Path) -> None:
         assert http.get('/api/v1/models/status', params={'pipeline_id': 'heavy'}).json()['downloaded'] is False
         started = http.post('/api/v1/models/download', json={'pipeline_id': 'heavy'})
         assert started.json() == {'message': 'Model download started for heavy'}
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + PATIENCE
         while 'error' not in (http.get('/api/v1/models/status', params={'pipeline_id': 'heavy'}).json()['progress']
                               or {}):
             assert time.monotonic() < deadline, 'the failed download must report an error'

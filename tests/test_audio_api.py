@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from .server import RunningServer
+from .waiting import wait_until
 
 PNG = b'\x89PNG\r\n\x1a\n' + bytes(100)
 
@@ -85,7 +85,7 @@ def test_start_switch_preset_and_stop(api: httpx.Client, session_id: str) -> Non
     assert switched.status_code == 200 and switched.json()['preset'] == 'soundscape'
     restarted = start(api, session_id, {'kind': 'test', 'bpm': 130}, preset='soundscape').json()
     assert restarted['running'] and restarted['source']['description'] == 'test beat at 130 BPM'
-    time.sleep(0.2)
+    assert wait_until(lambda: api.get(f'/api/v1/audio/sessions/{session_id}').json()['clock']['ticks'] > 0)
     stopped = api.post(f'/api/v1/audio/sessions/{session_id}/stop').json()
     assert not stopped['running'] and stopped['clock']['ticks'] > 0
     assert api.post(f'/api/v1/audio/sessions/{session_id}/stop').json()['running'] is False

@@ -1,10 +1,10 @@
-"""The audio loop drives real sessions: a test beat, an uploaded file heard by viewers, a WebRTC microphone."""
+"""The audio loop drives real sessions on a real server: a test beat, an uploaded file heard by viewers, a WebRTC
+microphone (tests/test_audio_driven.py drives the loop's clock tick by tick)."""
 from __future__ import annotations
 
 import asyncio
 import fractions
 import io
-import itertools
 import time
 import wave
 from typing import Any
@@ -19,7 +19,8 @@ from pipeline.parameters import Parameters
 
 from .scope_client import ScopeClient
 from .server import RunningServer
-from .test_scope_flows import difference, session_metrics
+from .test_scope_flows import session_metrics
+from .waiting import PATIENCE, until
 
 OCEAN = {'prompts': [{'text': 'blue ocean, deep sea underwater', 'weight': 1.0}]}
 
@@ -36,61 +37,83 @@ async def start_audio(http: httpx.AsyncClient, session_id: str, source: dict[str
     return response.json()
 
 
-async def frame_changes(client: ScopeClient, seconds: float) -> list[float]:
-    """Differences between consecutive received frames over a while."""
-    start = len(client.frames)
-    await asyncio.sleep(seconds)
-    frames = [image for _, image in client.frames[start:]]
-    return [difference(a, b) for a, b in itertools.pairwise(frames)]
+async def noise_scale(client: ScopeClient) -> float:
+    return (await session_metrics(client))['parameters']['noise_scale']
 
 
-async def test_a_test_beat_pulses_the_picture_on_every_beat(client: ScopeClient) -> None:
-    """beat-pulse: noise_scale jumps on each beat, so the picture churns in pulses twice a second while it plays."""
+async def test_a_test_beat_started_over_rest_moves_a_watched_session(client: ScopeClient) -> None:
+    """beat-pulse with a test beat, started over REST on a session a client watches: noise_scale follows the beat,
+    the tempo is found, the video goes on, and stopping puts noise_scale back (tests/test_audio_driven.py checks
+    the beats, the pulses and the picture tick by tick)."""
     await client.load({'pipeline_ids': ['dreamfield']})
     await client.connect(OCEAN)
     await client.wait_frames(10)
-    status = await start_audio(client.http, client.session_id or '', {'kind': 'test', 'bpm': 120}, 'beat-pulse')
+    session_id = client.session_id or ''
+    status = await start_audio(client.http, session_id, {'kind': 'test', 'bpm': 120}, 'beat-pulse')
     assert status['running'] and status['source']['kind'] == 'test' and status['preset'] == 'beat-pulse'
     seen: set[float] = set()
-    for _ in range(30):
-        await asyncio.sleep(0.05)
-        seen.add((await session_metrics(client))['parameters']['noise_scale'])
-    assert len(seen) >= 5 and max(seen) - min(seen) > 0.2, f'noise_scale follows the beat: {sorted(seen)}'
-    await asyncio.sleep(2.5)
-    status = await audio_status(client.http, client.session_id or '')
-    assert 118 <= status['features']['bpm'] <= 122 and status['features']['beat_count'] >= 4
+
+    async def noise_follows_the_beat() -> bool:
+        seen.add(await noise_scale(client))
+        return len(seen) >= 5 and max(seen) - min(seen) > 0.2
+
+    assert await until(noise_follows_the_beat), f'noise_scale follows the beat: {sorted(seen)}'
+
+    async def tempo_found() -> dict[str, Any] | None:
+        status = await audio_status(client.http, session_id)
+        features = status['features']
+        return status if 118 <= (features['bpm'] or 0) <= 122 and features['beat_count'] >= 4 else None
+
+    status = await until(tempo_found) or await audio_status(client.http, session_id)
+    assert 118 <= (status['features']['bpm'] or 0) <= 122 and status['features']['beat_count'] >= 4, status
     assert Parameters.model_validate(status['last_message']).to_message() == status['last_message']
-    during = await frame_changes(client, 3.0)
+    assert len(await client.wait_frames(10)) == 10
 
-    stopped = (await client.http.post(f'/api/v1/audio/sessions/{client.session_id}/stop')).json()
+    stopped = (await client.http.post(f'/api/v1/audio/sessions/{session_id}/stop')).json()
     assert not stopped['running']
-    await asyncio.sleep(1.0)
-    assert (await session_metrics(client))['parameters']['noise_scale'] == 0.7, 'stopping puts noise_scale back'
-    after = await frame_changes(client, 2.0)
-    assert np.std(during) > 2 * np.std(after), f'the picture pulses with the music: {during} vs {after}'
-    middle = (max(during) + min(during)) / 2
-    pulses = sum(1 for a, b in itertools.pairwise(during) if a < middle <= b)
-    assert 3 <= pulses <= 9, f'about two pulses a second: {np.round(during, 1)}'
+    assert await until(lambda: noise_back(client)), 'stopping puts noise_scale back'
 
 
-async def test_soundscape_adds_music_words_to_the_prompt_and_takes_them_back(client: ScopeClient) -> None:
+async def noise_back(client: ScopeClient) -> bool:
+    return await noise_scale(client) == 0.7
+
+
+async def test_soundscape_words_follow_a_prompt_sent_over_the_data_channel(client: ScopeClient) -> None:
+    """soundscape adds music words to the prompt; a client's new prompt gets them too; stopping takes them back."""
     await client.load({'pipeline_ids': ['dreamfield']})
     await client.connect(OCEAN)
     await client.wait_frames(3)
-    await start_audio(client.http, client.session_id or '', {'kind': 'test', 'bpm': 140}, 'soundscape')
-    await asyncio.sleep(2.0)
-    prompt = (await session_metrics(client))['parameters']['prompts'][-1]['text']
-    assert prompt.startswith('blue ocean, deep sea underwater, ') and len(prompt) > 40
-    status = await audio_status(client.http, client.session_id or '')
-    assert status['words'] and status['messages_sent'] > 10 and status['clock']['ticks'] >= 50
-    assert 0.48 <= (await session_metrics(client))['parameters']['noise_scale'] <= 0.74
+    session_id = client.session_id or ''
+    await start_audio(client.http, session_id, {'kind': 'test', 'bpm': 140}, 'soundscape')
 
+    async def last_prompt() -> str:
+        return (await session_metrics(client))['parameters']['prompts'][-1]['text']
+
+    async def worded(start: str) -> str | None:
+        prompt = await last_prompt()
+        return prompt if prompt.startswith(start) and len(prompt) > len(start) + 5 else None
+
+    assert await until(lambda: worded('blue ocean, deep sea underwater, ')), await last_prompt()
+    status = await until(lambda: ticked(client.http, session_id))
+    assert status and status['words'], status
+    assert 0.48 <= await noise_scale(client) <= 0.74
+
+    await asyncio.wait_for(client.channel_open.wait(), PATIENCE)
     client.send({'prompts': [{'text': 'a neon city at night', 'weight': 1.0}]})  # the user changes the prompt
-    await asyncio.sleep(1.5)
-    assert (await session_metrics(client))['parameters']['prompts'][-1]['text'].startswith('a neon city at night, ')
-    await client.http.post(f'/api/v1/audio/sessions/{client.session_id}/stop')
-    await asyncio.sleep(0.3)
-    assert (await session_metrics(client))['parameters']['prompts'] == [{'text': 'a neon city at night', 'weight': 1.0}]
+    assert await until(lambda: worded('a neon city at night, ')), await last_prompt()
+    await client.http.post(f'/api/v1/audio/sessions/{session_id}/stop')
+    user_prompt = [{'text': 'a neon city at night', 'weight': 1.0}]
+
+    async def words_gone() -> bool:
+        return (await session_metrics(client))['parameters']['prompts'] == user_prompt
+
+    assert await until(words_gone), await last_prompt()
+
+
+async def ticked(http: httpx.AsyncClient, session_id: str) -> dict[str, Any] | None:
+    """The engine's status once it has sent a few messages over a good number of ticks."""
+    status = await audio_status(http, session_id)
+    return status if status['messages_sent'] > 10 and status['clock']['ticks'] >= 50 else None
 
 
 async def test_an_uploaded_song_drives_a_shared_session_and_viewers_hear_it(server: RunningServer) -> None:
@@ -114,22 +137,31 @@ async def test_an_uploaded_song_drives_a_shared_session_and_viewers_hear_it(serv
 
         await listener.connect({'session_id': session_id, 'session_token': created['view_token']}, audio_recvonly=True)
         await listener.wait_frames(10)
-        await asyncio.sleep(5.0)  # past the end of the 4 s file: it loops
-        status = await audio_status(http, session_id)
-        assert status['running'] and status['source']['position_seconds'] > 4.5
-        assert 118 <= (status['features']['bpm'] or 0) <= 122
-        metrics = (await http.get('/api/v1/session/metrics')).json()['sessions'][session_id]
-        assert metrics['parameters']['noise_scale'] != 0.7
 
-        levels = listener.audio_levels()
-        assert len(levels) > 150, 'about 50 audio frames a second reached the viewer'
-        assert max(levels) > 1000, 'the viewer hears the music, not silence'
-        assert 23 <= strongest_period(levels) <= 27, 'its loudness pulses every 25 frames (0.5 s, the kicks)'
+        async def looped() -> dict[str, Any] | None:
+            status = await audio_status(http, session_id)
+            return status if status['source']['position_seconds'] > 4.5 and \
+                118 <= (status['features']['bpm'] or 0) <= 122 else None
+
+        status = await until(looped) or await audio_status(http, session_id)
+        assert status['running'] and status['source']['position_seconds'] > 4.5, 'past the end of the file: it loops'
+        assert 118 <= (status['features']['bpm'] or 0) <= 122, status
+
+        async def noise_moved() -> bool:
+            metrics = (await http.get('/api/v1/session/metrics')).json()['sessions'][session_id]
+            return bool(metrics['parameters']['noise_scale'] != 0.7)
+
+        assert await until(noise_moved), 'the music moves noise_scale'
+        assert await until(lambda: len(listener.audio) > 150), 'audio frames reach the viewer'
+        assert await until(lambda: max(listener.audio_levels()) > 1000), 'the viewer hears the music, not silence'
         assert len(await listener.wait_frames(10)) == 10
         await http.delete(f'/api/v1/sessions/{session_id}')
-        await asyncio.sleep(0.3)
-        engines = (await http.get('/api/v1/audio/sessions')).json()
-        assert session_id not in [engine['session_id'] for engine in engines], 'the engine ends with its session'
+
+        async def engine_gone() -> bool:
+            engines = (await http.get('/api/v1/audio/sessions')).json()
+            return session_id not in [engine['session_id'] for engine in engines]
+
+        assert await until(engine_gone), 'the engine ends with its session'
     finally:
         await listener.close()
         await http.aclose()
@@ -149,11 +181,14 @@ async def test_a_webrtc_microphone_track_moves_the_features(server: RunningServe
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer['sdp'], type=answer['type']))
         session_id = answer['sessionId']
         await start_audio(http, session_id, {'kind': 'microphone'}, 'beat-pulse')
-        deadline = time.monotonic() + 15
-        status = await audio_status(http, session_id)
-        while time.monotonic() < deadline and not (status['features']['bpm'] and status['features']['beat_count'] > 4):
-            await asyncio.sleep(0.5)
+
+        async def beats_heard() -> dict[str, Any] | None:
+            """The engine's status once it has heard three seconds of the beat and found its tempo."""
             status = await audio_status(http, session_id)
+            return status if status['features']['beat_count'] > 4 and status['source']['received_seconds'] > 3 and \
+                118 <= (status['features']['bpm'] or 0) <= 122 and status['messages_sent'] > 10 else None
+
+        status = await until(beats_heard) or await audio_status(http, session_id)
         assert status['source']['kind'] == 'microphone' and status['source']['received_seconds'] > 3
         assert 118 <= status['features']['bpm'] <= 122
         assert status['messages_sent'] > 10

@@ -20,6 +20,7 @@ from services.batch_request import GenerateRequest
 from services.raw_video import frames_of
 
 from .test_streamdiffusion_models import tiny_models_home
+from .waiting import LOADING
 
 LOAD = {'width': 64, 'height': 64, 'loras': [{'path': 'style', 'scale': 1.0}], 'lora_merge_mode': 'runtime_peft'}
 
@@ -32,7 +33,7 @@ def manager() -> Iterator[PipelineManager]:
     models = tiny_models_home() / 'models'
     loaded = PipelineManager(default_registry(), LoadContext(models, models / 'lora', models.parent / 'assets'))
     loaded.load(loaded.validate([('streamdiffusion', 'streamdiffusion', LOAD)]))
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + LOADING
     while loaded.status()['status'] == 'loading' and time.monotonic() < deadline:
         time.sleep(0.05)
     assert loaded.status()['status'] == 'loaded', loaded.status()

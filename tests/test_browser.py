@@ -10,8 +10,9 @@ import httpx
 import pytest
 from selenium import webdriver
 
-from .browser import MEAN_COLOUR, StaticSite, console_log, missing_browser, start_chromium, wait_until
+from .browser import MEAN_COLOUR, StaticSite, console_log, missing_browser, start_chromium
 from .server import ROOT, RunningServer
+from .waiting import wait_until
 
 if reason := missing_browser():
     pytest.skip(reason, allow_module_level=True)
@@ -30,16 +31,26 @@ return {state: document.body.dataset.state || "", status: document.getElementByI
         channel: window.scope.dataChannel ? window.scope.dataChannel.readyState : "none"};
 '''
 
-# Frames presented (requestVideoFrameCallback), frames decoded and media time advanced over `ms` milliseconds.
+# Frames presented (requestVideoFrameCallback), frames decoded and media time advanced: answers once `frames` frames
+# were presented and decoded, or after `ms` milliseconds with what it saw by then.
 PLAYBACK = '''
-const [ms, done] = arguments;
+const [frames, ms, done] = arguments;
 const video = document.getElementById("video");
 const quality = () => video.getVideoPlaybackQuality().totalVideoFrames;
 const start = {time: video.currentTime, decoded: quality()};
-let presented = 0;
-const count = () => { presented += 1; video.requestVideoFrameCallback(count); };
+let presented = 0, answered = false;
+const answer = () => {
+  if (answered) return;
+  answered = true;
+  done({presented, decoded: quality() - start.decoded, seconds: video.currentTime - start.time});
+};
+const count = () => {
+  presented += 1;
+  if (presented >= frames && quality() - start.decoded >= frames) answer();
+  else if (!answered) video.requestVideoFrameCallback(count);
+};
 video.requestVideoFrameCallback(count);
-setTimeout(() => done({presented, decoded: quality() - start.decoded, seconds: video.currentTime - start.time}), ms);
+setTimeout(answer, ms);
 '''
 
 
@@ -84,18 +95,19 @@ def test_quickstart_page_streams_and_follows_prompts(quickstart_server: RunningS
         state = page_state(browser)
         return state if state['width'] > 0 or state['state'] == 'error' else None
 
-    state = wait_until(video_or_error, timeout=60)
+    state = wait_until(video_or_error)
     assert state and state['width'] > 0 and state['height'] > 0 and not state['error'], \
         explain('no video from the quick-start page')
 
-    playback = browser.execute_async_script(PLAYBACK, 2000)
+    playback = browser.execute_async_script(PLAYBACK, 10, 25_000)
     assert playback['presented'] >= 10 and playback['decoded'] >= 10, explain(f'frames do not advance: {playback}')
-    assert playback['seconds'] > 1.0, explain(f'media time does not advance: {playback}')
+    # ten frames of media time (at most 30 fps); how smoothly it plays is bench/bench_streaming.py's business
+    assert playback['seconds'] > 0.25, explain(f'media time does not advance: {playback}')
 
     before = mean_colour(browser)
     assert before[0] > before[2] + 10, explain(f'a fire prompt should look red, not {before}')
 
-    assert wait_until(lambda: page_state(browser)['channel'] == 'open' or None, timeout=10), \
+    assert wait_until(lambda: page_state(browser)['channel'] == 'open' or None), \
         explain('the parameters data channel did not open')
     browser.execute_script('window.scope.dataChannel.send(arguments[0]);',
                            json.dumps({'prompts': [{'text': OCEAN, 'weight': 1.0}]}))
@@ -104,7 +116,7 @@ def test_quickstart_page_streams_and_follows_prompts(quickstart_server: RunningS
         colour = mean_colour(browser)
         return colour if colour[2] > colour[0] + 10 else None
 
-    after = wait_until(blue, timeout=15)
+    after = wait_until(blue)
 
     SCREENSHOT.parent.mkdir(exist_ok=True)
     browser.save_screenshot(str(SCREENSHOT))

@@ -17,6 +17,7 @@ from rtc.latest import LatestFanout
 
 from .scope_client import visit
 from .server import RunningServer
+from .waiting import PATIENCE
 
 CYCLES = 100
 # Thread pools (the event loop's executor, AnyIO's) grow on demand and keep their idle threads, so after the
@@ -39,7 +40,7 @@ async def test_a_hundred_short_visits_leave_nothing_behind(churn_server: Running
     """A hundred clients connect, watch three frames and leave: sessions, peers, threads and open files come back."""
     for _ in range(5):  # warm up: the thread pools and the codecs' first use
         await visit(churn_server.url)
-    await wait_until(lambda: counts(churn_server)[:2] == (0, 0), 60)
+    await wait_until(lambda: counts(churn_server)[:2] == (0, 0), PATIENCE)
     sessions, peers, threads, files = counts(churn_server)
 
     for _ in range(CYCLES):
@@ -49,7 +50,8 @@ async def test_a_hundred_short_visits_leave_nothing_behind(churn_server: Running
         now_sessions, now_peers, now_threads, now_files = counts(churn_server)
         return (now_sessions, now_peers) == (sessions, peers) and now_threads <= threads + POOL_HEADROOM \
             and now_files <= files
-    await wait_until(back_to_baseline, 60, lambda: f'{counts(churn_server)} vs {(sessions, peers, threads, files)}')
+    await wait_until(back_to_baseline, PATIENCE,
+                     lambda: f'{counts(churn_server)} vs {(sessions, peers, threads, files)}')
 
 
 @pytest.mark.parametrize('make', [lambda bus: SharedEncoder(bus, 'vp8'), lambda bus: SharedEncoder(bus, 'h264'),
@@ -66,7 +68,7 @@ async def test_an_encoder_frees_its_codec_when_the_last_viewer_leaves(make: Call
         await encoded_frame(bus, fanout)
         assert codec.context is not None
         fanout.detach()
-        await wait_until(lambda: codec.context is None, 30)
+        await wait_until(lambda: codec.context is None, PATIENCE)
 
 
 async def test_an_encoder_frees_its_codec_and_the_bus_its_last_picture_when_the_session_ends() -> None:
@@ -76,7 +78,7 @@ async def test_an_encoder_frees_its_codec_and_the_bus_its_last_picture_when_the_
     await encoded_frame(bus, fanout)
     bus.close()
     assert bus.latest is None
-    await wait_until(lambda: fanout.encoder.context is None, 30)
+    await wait_until(lambda: fanout.encoder.context is None, PATIENCE)
     fanout.detach()
 
 
@@ -98,7 +100,7 @@ async def encoded_frame(bus: FrameBus, fanout: LatestFanout) -> None:
     """Publish pictures until the fan-out has encoded one."""
     image = np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     seq = fanout.latest_seq
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE
     while fanout.latest_seq == seq:
         assert time.monotonic() < deadline, 'nothing was encoded'
         bus.publish(image, 0)

@@ -1,23 +1,13 @@
 """The studio's Control tab: build a route, move the XY pad, watch the meter; tempo, latency and OSC readouts."""
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 from nicegui import app
 from nicegui.testing import User
 
 from ui.control_panel import PAD
 
 from .test_studio_controls import only, session, value
-
-
-async def until(condition: Any, timeout: float = 20.0) -> bool:
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return True
-        await asyncio.sleep(0.05)
-    return False
+from .waiting import until
 
 
 async def test_a_route_from_the_xy_pad_drives_noise_scale_with_a_live_meter(studio: User) -> None:
@@ -33,8 +23,8 @@ async def test_a_route_from_the_xy_pad_drives_noise_scale_with_a_live_meter(stud
     route_id = engine.user_routes[0].id
     studio.find(marker='xy-pad').trigger('mousedown', {'offsetX': PAD, 'offsetY': PAD / 2})
     assert await until(lambda: value('noise_scale') == 1.0), value('noise_scale')
-    assert await until(lambda: only(studio, f'route-status-{route_id}').text == 'ok')
-    assert only(studio, f'route-meter-{route_id}').value == 1.0
+    assert await until(lambda: only(studio, f'route-status-{route_id}').text == 'ok' and
+                       only(studio, f'route-meter-{route_id}').value == 1.0), 'the meter shows the pad'
     studio.find(marker='xy-pad').trigger('mousedown', {'offsetX': PAD / 4, 'offsetY': 0})
     assert await until(lambda: value('noise_scale') == 0.25)
     studio.find(marker=f'route-delete-{route_id}').click()

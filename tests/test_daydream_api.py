@@ -12,6 +12,7 @@ from daydream import Daydream
 from daydream.errors import GetStreamByIDNotFoundError
 
 from .server import RunningServer
+from .waiting import LOADING
 
 SDXL: dict[str, Any] = {
     'model_id': 'stabilityai/sdxl-turbo', 'prompt': 'a lighthouse at dusk', 'width': 512, 'height': 512,
@@ -43,7 +44,7 @@ def status(api: httpx.Client, stream_id: str, form: str = 'both') -> dict[str, A
     return response.json()
 
 
-def wait_status(api: httpx.Client, stream_id: str, wanted: str, timeout: float = 90) -> dict[str, Any]:
+def wait_status(api: httpx.Client, stream_id: str, wanted: str, timeout: float = LOADING) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         document = status(api, stream_id)

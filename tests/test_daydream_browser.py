@@ -10,8 +10,9 @@ import httpx
 import pytest
 from selenium import webdriver
 
-from .browser import StaticSite, console_log, missing_browser, start_chromium, wait_until
+from .browser import StaticSite, console_log, missing_browser, start_chromium
 from .server import RunningServer
+from .waiting import wait_until
 
 TESTS = Path(__file__).resolve().parent
 NODE_PACKAGES = TESTS / 'node' / 'node_modules'

@@ -14,6 +14,7 @@ from websockets.exceptions import ConnectionClosed
 
 from .server import RunningServer
 from .test_shared_sessions import create_session, end, join, socket_url
+from .waiting import PATIENCE
 
 
 @pytest.fixture(scope='module')
@@ -35,12 +36,12 @@ async def test_a_passing_encoder_failure_does_not_stop_the_viewers(glitchy_serve
         async with websocket_connect(socket_url(glitchy_server, session, 'view'), max_size=None) as socket:
             await controller.wait_frames(5)
             assert len(await jpegs(socket, 5)) == 5
-            await asyncio.wait_for(controller.channel_open.wait(), 10)
+            await asyncio.wait_for(controller.channel_open.wait(), PATIENCE)
             earlier = len(glitchy_server.log_path.read_text(errors='replace'))
             controller.send({'glitches': 2})
             await wait_for_log(glitchy_server, lambda log: 'vp8 encoder failed' in log[earlier:]
                                and 'JPEG encoder failed' in log[earlier:])
-            assert len(await controller.wait_frames(10, timeout=30)) == 10, 'the WebRTC video goes on'
+            assert len(await controller.wait_frames(10)) == 10, 'the WebRTC video goes on'
             assert len(await jpegs(socket, 10)) == 10, 'the WebSocket video goes on'
         assert not [m for m in controller.messages if m.get('type') == 'stream_stopped']
         log = glitchy_server.log_path.read_text(errors='replace')[earlier:]
@@ -58,15 +59,15 @@ async def test_an_encoder_that_keeps_failing_stops_its_viewers_with_the_reason(g
         async with websocket_connect(socket_url(glitchy_server, session, 'view'), max_size=None) as socket:
             await controller.wait_frames(3)
             await jpegs(socket, 3)
-            await asyncio.wait_for(controller.channel_open.wait(), 10)
+            await asyncio.wait_for(controller.channel_open.wait(), PATIENCE)
             controller.send({'glitches': 1_000_000})
-            stopped = await controller.wait_message('stream_stopped', timeout=60)
+            stopped = await controller.wait_message('stream_stopped')
             assert 'Video encoding failed' in stopped['error_message'] and 'ValueError' in stopped['error_message']
             socket_stopped = await stopped_message(socket)
             assert socket_stopped['type'] == 'stream_stopped'
             assert 'Video encoding failed' in socket_stopped['error_message']
         assert controller.pc is not None
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + PATIENCE
         while controller.pc.connectionState != 'closed':
             assert time.monotonic() < deadline, f'the connection stayed {controller.pc.connectionState}'
             await asyncio.sleep(0.1)
@@ -75,7 +76,7 @@ async def test_an_encoder_that_keeps_failing_stops_its_viewers_with_the_reason(g
         await end(glitchy_server, session, [controller])
 
 
-async def jpegs(socket: ClientConnection, count: int, timeout: float = 30) -> list[bytes]:
+async def jpegs(socket: ClientConnection, count: int, timeout: float = PATIENCE) -> list[bytes]:
     """The next `count` JPEG frames of a WebSocket viewer (text messages are skipped)."""
     frames: list[bytes] = []
     async with asyncio.timeout(timeout):
@@ -86,7 +87,7 @@ async def jpegs(socket: ClientConnection, count: int, timeout: float = 30) -> li
     return frames
 
 
-async def stopped_message(socket: ClientConnection, timeout: float = 60) -> dict:
+async def stopped_message(socket: ClientConnection, timeout: float = PATIENCE) -> dict:
     """The `stream_stopped` message, read past frames and other messages (what the controller changed), before the
     server closes the socket."""
     async with asyncio.timeout(timeout):
@@ -99,7 +100,7 @@ async def stopped_message(socket: ClientConnection, timeout: float = 60) -> dict
                 return text
 
 
-async def wait_for_log(server: RunningServer, condition: Callable[[str], bool], timeout: float = 60) -> str:
+async def wait_for_log(server: RunningServer, condition: Callable[[str], bool], timeout: float = PATIENCE) -> str:
     """The server's whole log once `condition(log)` holds (a precondition: the encoders really failed)."""
     deadline = time.monotonic() + timeout
     while True:

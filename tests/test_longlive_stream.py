@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -16,8 +15,9 @@ from pipeline.longlive.preflight import memory_estimate
 from .longlive_models import HEIGHT, WIDTH, tiny_longlive_home
 from .scope_client import ScopeClient
 from .server import RunningServer
-from .test_scope_flows import difference, session_metrics
+from .test_scope_flows import session_metrics
 from .test_streamdiffusion_stream import frame_unlike
+from .waiting import PATIENCE, until
 
 SIZE = {'width': WIDTH, 'height': HEIGHT}
 LOAD: dict[str, Any] = {'pipeline_ids': ['longlive'], 'load_params': SIZE}
@@ -38,8 +38,9 @@ def longlive_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runnin
 
 
 async def test_a_data_channel_session_streams_longlive_frame_by_frame(longlive_server: RunningServer) -> None:
-    """The real pipeline runs (no stand-in); its 12-frame chunks reach the client frame by frame; a prompt switch
-    and a new step list apply live, without a reload."""
+    """The real pipeline runs (no stand-in); its 12-frame chunks reach the client; a prompt switch and a new step list
+    apply live, without a reload. (That a chunk's frames come one period apart: tests/test_pacer.py on a driven clock;
+    how evenly they reach a client: bench/bench_longlive.py.)"""
     client = ScopeClient(longlive_server.url)
     try:
         status = await client.load(LOAD)
@@ -50,20 +51,17 @@ async def test_a_data_channel_session_streams_longlive_frame_by_frame(longlive_s
         await client.connect(START)
         frames = await client.wait_frames(40, timeout=180)
         assert frames[-1].shape == (HEIGHT, WIDTH, 3)
-        metrics = await session_metrics(client)
-        chunks = -(-(metrics['frames_out'] + 3) // 12)
-        changes = sum(difference(a, b) > 0.5 for a, b in itertools.pairwise(frames))
-        assert changes >= 3 * chunks, f'{changes} new pictures from {chunks} chunks: frames must not come in bursts'
 
-        await asyncio.wait_for(client.channel_open.wait(), 10)
+        await asyncio.wait_for(client.channel_open.wait(), PATIENCE)
         before = await client.latest_frame(settle=12)
         client.send({'prompts': [{'text': 'neon city at night, rain', 'weight': 1.0}]})
         await frame_unlike(client, before, 'a new prompt changed nothing', timeout=120)
         client.send({'denoising_step_list': [1000, 500]})
-        for _ in range(60):
-            if (await session_metrics(client))['parameters'].get('denoising_step_list') == [1000, 500]:
-                break
-            await asyncio.sleep(0.1)
+
+        async def new_steps() -> bool:
+            return (await session_metrics(client))['parameters'].get('denoising_step_list') == [1000, 500]
+
+        assert await until(new_steps), 'the session takes the new step list'
         assert len(await client.wait_frames(12, timeout=120)) == 12
         assert longlive_server.output().count('pipeline longlive loaded') == 1, 'live changes never reload'
     finally:

@@ -29,6 +29,7 @@ from pipeline.registry import PipelineRegistry
 from services.downloads import DownloadService
 
 from .test_streamdiffusion_models import tiny_models_home
+from .waiting import PATIENCE
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMIT = 'a' * 40
@@ -103,7 +104,7 @@ class FakeHub:
         if filename in self.hold:
             request.wfile.write(rest_of_file[:half])
             request.wfile.flush()
-            self.hold[filename].wait(20)
+            self.hold[filename].wait(2 * PATIENCE)  # the test (or the hub's closing) releases it
             rest_of_file = rest_of_file[half:]
         request.wfile.write(rest_of_file)
         return None
@@ -284,7 +285,7 @@ def downloads_context(registry: PipelineRegistry, config: Config) -> SimpleNames
     return SimpleNamespace(downloads=DownloadService(config, registry))
 
 
-def wait_for(check: Any, timeout: float = 20) -> Any:
+def wait_for(check: Any, timeout: float = PATIENCE) -> Any:
     """Poll `check` until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -11,9 +11,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from .batch_wire import WireClient
-from .browser import console_log, missing_browser, start_chromium, wait_until
+from .browser import console_log, missing_browser, start_chromium
 from .server import RunningServer
 from .test_batch_api import decode_mp4
+from .waiting import wait_until
 
 if reason := missing_browser():
     pytest.skip(reason, allow_module_level=True)
@@ -57,7 +58,7 @@ def browser(render_server: RunningServer, tmp_path_factory: pytest.TempPathFacto
 
 def test_the_render_tab_renders_a_clip_that_plays_and_downloads(browser: webdriver.Chrome,
                                                                 render_server: RunningServer) -> None:
-    tab = wait_until(lambda: browser.find_elements(By.XPATH, RENDER_TAB), 30)
+    tab = wait_until(lambda: browser.find_elements(By.XPATH, RENDER_TAB))
     assert tab, f'no Render tab\n{console_log(browser)}'
     tab[0].click()
     frames = wait_until(lambda: [f for f in browser.find_elements(By.CSS_SELECTOR, '.ds-render-frames input')

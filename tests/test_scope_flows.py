@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import numpy as np
 
 from .scope_client import ScopeClient
 from .server import RunningServer
+from .waiting import PATIENCE, until, wait_until
 
 QUICKSTART = {'prompts': [{'text': 'a red jellyfish glowing in a dark ocean', 'weight': 1.0}],
               'denoising_step_list': [1000, 750, 500, 250], 'manage_cache': True}
@@ -23,6 +25,20 @@ async def session_metrics(client: ScopeClient) -> dict:
     return (await client.http.get('/api/v1/session/metrics')).json()['sessions'].get(client.session_id, {})
 
 
+async def session_gone(client: ScopeClient) -> bool:
+    return await session_metrics(client) == {}
+
+
+async def has_noise_scale(client: ScopeClient, value: float) -> bool:
+    return bool((await session_metrics(client))['parameters']['noise_scale'] == value)
+
+
+async def paused_metrics(client: ScopeClient) -> dict | None:
+    """The session's figures once it holds `paused`."""
+    metrics = await session_metrics(client)
+    return metrics if metrics['parameters']['paused'] is True else None
+
+
 async def test_quick_start_flow_streams_prompt_driven_video(client: ScopeClient) -> None:
     """The docs' quick start: load, poll, offer a bare sendrecv transceiver, trickle afterwards, change prompts."""
     await client.load({'pipeline_ids': ['dreamfield']})
@@ -31,14 +47,15 @@ async def test_quick_start_flow_streams_prompt_driven_video(client: ScopeClient)
     frames = await client.wait_frames(10)
     assert frames[-1].shape == (512, 512, 3)
     jellyfish = await client.latest_frame()
-    client.send({'prompts': [{'text': 'a neon city skyline at night, rain', 'weight': 1.0}]})
-    city = await client.latest_frame(settle=6)
+    city_prompts = [{'text': 'a neon city skyline at night, rain', 'weight': 1.0}]
+    client.send({'prompts': city_prompts})
+    await client.wait_parameters(lambda parameters: parameters.get('prompts') == city_prompts)
+    city = await client.latest_frame(settle=6)  # frames made after the session took the new prompt
     assert difference(jellyfish, city) > 12, 'a new prompt must change the picture clearly'
 
     await client.http.delete(f'/api/v1/webrtc/offer/{client.session_id}')
     assert (await client.wait_message('stream_stopped')).get('error_message') is None
-    await asyncio.sleep(0.3)
-    assert await session_metrics(client) == {}, 'the session is freed'
+    assert await until(lambda: session_gone(client)), 'the session is freed'
     assert (await client.http.get('/health')).status_code == 200
 
 
@@ -56,7 +73,7 @@ async def test_soundscape_flow_keeps_transitions_under_30_hz_updates(server: Run
                               'manage_cache': True, 'kv_cache_attention_bias': 0.1, 'recording': False},
                              codecs=('VP8',), trickle='one-by-one')
         assert (await client.wait_frames(5))[-1].shape == (320, 576, 3)
-        await asyncio.wait_for(client.channel_open.wait(), 5)
+        await asyncio.wait_for(client.channel_open.wait(), PATIENCE)
         before = await client.latest_frame()
 
         base = {'denoising_step_list': [1000, 750, 500, 250], 'manage_cache': True}
@@ -64,14 +81,23 @@ async def test_soundscape_flow_keeps_transitions_under_30_hz_updates(server: Run
                      'transition': {'target_prompts': target, 'num_steps': 8,
                                     'temporal_interpolation_method': 'slerp'}})
         steps_seen: list[int] = []
-        for tick in range(30):  # one second at 30 Hz: Soundscape re-sends the source prompts meanwhile
-            await asyncio.sleep(1 / 30)
-            client.send({**base, 'prompts': source, 'noise_scale': 0.5 + 0.1 * np.sin(tick)})
-            transition = (await session_metrics(client)).get('transition')
-            if transition:
+        sent = 0
+
+        async def soundscape_tick() -> bool:
+            """One 30 Hz update of Soundscape (it re-sends the source prompts meanwhile); True once a second's worth
+            went out and the transition has finished."""
+            nonlocal sent
+            client.send({**base, 'prompts': source, 'noise_scale': 0.5 + 0.1 * np.sin(sent)})
+            sent += 1
+            metrics = await session_metrics(client)
+            if transition := metrics.get('transition'):
                 steps_seen.append(transition['step'])
-        client.send({**base, 'prompts': target})  # the target once as plain prompts, after the window
-        await asyncio.sleep(0.3)
+            return sent >= 30 and metrics['transitions_completed'] >= 1
+
+        assert await until(soundscape_tick, interval=1 / 30), f'the transition did not finish: {steps_seen}'
+        client.send({**base, 'prompts': target})  # the target once as plain prompts, after the transition
+        client.send({'noise_scale': 0.321})  # the channel is ordered: once this shows, the target was taken
+        assert await until(lambda: has_noise_scale(client, 0.321))
         metrics = await session_metrics(client)
         assert metrics['transitions_completed'] == 1, 'the transition ran exactly once, to its end'
         assert steps_seen == sorted(steps_seen), 'the transition was never restarted'
@@ -129,14 +155,27 @@ async def test_pause_freezes_and_resume_continues(client: ScopeClient) -> None:
     await client.load({'pipeline_ids': ['dreamfield']})
     await client.connect(QUICKSTART)
     await client.wait_frames(5)
+    await asyncio.wait_for(client.channel_open.wait(), PATIENCE)
     client.send({'paused': True})
-    await asyncio.sleep(0.3)
-    frozen = await session_metrics(client)
-    await asyncio.sleep(0.5)
-    assert (await session_metrics(client))['frames_out'] == frozen['frames_out']
+    frozen = await until(lambda: paused_metrics(client))
+    assert frozen, 'the session takes the pause'
+    # the worker may finish the chunk it was making when the pause came (Dreamfield: one frame), then makes none
+    # while paused: watched for half a second, and longer if the machine is slow to answer
+    made: list[int] = []
+    watched_since = time.monotonic()
+
+    async def watched_a_while() -> bool:
+        made.append((await session_metrics(client))['frames_out'])
+        return len(made) >= 5 and time.monotonic() - watched_since >= 0.5
+
+    await until(watched_a_while)
+    assert max(made) <= frozen['frames_out'] + 1, f'frames made while paused: {frozen["frames_out"]} -> {made}'
     client.send({'paused': False})
-    await asyncio.sleep(0.5)
-    assert (await session_metrics(client))['frames_out'] > frozen['frames_out'] + 5
+
+    async def moving_again() -> bool:
+        return (await session_metrics(client))['frames_out'] > max(made) + 5
+
+    assert await until(moving_again), 'unpausing makes the picture move again'
 
 
 def test_closing_the_connection_frees_the_session(server: RunningServer) -> None:
@@ -151,8 +190,4 @@ def test_closing_the_connection_frees_the_session(server: RunningServer) -> None
         return client.session_id or ''
 
     session_id = asyncio.run(connect_and_leave())
-    for _ in range(100):
-        if session_id not in httpx.get(f'{server.url}/api/v1/session/metrics').json()['sessions']:
-            break
-        asyncio.run(asyncio.sleep(0.1))
-    assert session_id not in httpx.get(f'{server.url}/api/v1/session/metrics').json()['sessions']
+    assert wait_until(lambda: session_id not in httpx.get(f'{server.url}/api/v1/session/metrics').json()['sessions'])

@@ -20,6 +20,7 @@ from services.errors import LimitReached
 
 from .scope_client import ScopeClient  # noqa: F401 (gathers ICE candidates on loopback only)
 from .still_pipeline import STILL
+from .waiting import PATIENCE
 
 CONNECT, GRACE, IDLE, EXPIRY = 20.0, 5.0, 30.0, 3600.0
 
@@ -54,7 +55,7 @@ async def server(tmp_path: Path) -> AsyncIterator[ServerContext]:
     await context.sessions.close_all()
 
 
-async def wait_for(condition: Callable[[], Any], timeout: float = 30) -> Any:
+async def wait_for(condition: Callable[[], Any], timeout: float = PATIENCE) -> Any:
     """The first truthy value of `condition`, polled until a generous deadline."""
     deadline = time.monotonic() + timeout
     while not (value := condition()):

@@ -16,6 +16,7 @@ from services.stream_views import flat_status
 from services.streams import Stream
 
 from .test_streamdiffusion_models import tiny_models_home
+from .waiting import LOADING
 
 
 async def context_for(models_dir: Path, aliases: str | None = None, fallback: str | None = None) -> ServerContext:
@@ -35,7 +36,7 @@ async def tiny_models() -> AsyncIterator[ServerContext]:
     await context.streams.close_all()
 
 
-async def until(condition: Callable[[], object], timeout: float = 120) -> None:
+async def until(condition: Callable[[], object], timeout: float = LOADING) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, 'the condition did not come true in time'

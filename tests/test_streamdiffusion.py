@@ -22,6 +22,7 @@ from pipeline.schema import pipeline_meta
 from pipeline.streamdiffusion.pipeline import StreamDiffusionPipeline, StreamDiffusionStream
 
 from .test_streamdiffusion_models import tiny_models_home
+from .waiting import LOADING, PATIENCE
 
 SIZE = {'width': 128, 'height': 128}
 RED_FOX, BLUE_SEA = 'a red fox', 'a blue sea'
@@ -32,7 +33,7 @@ def load(home: Path, **load_params: Any) -> StreamDiffusionPipeline:
     models = home / 'models'
     manager = PipelineManager(default_registry(), LoadContext(models, models / 'lora', home / 'assets'))
     manager.load(manager.validate([('main', 'streamdiffusion', {**SIZE, **load_params})]))
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + LOADING
     while manager.status()['status'] == 'loading' and time.monotonic() < deadline:
         time.sleep(0.02)
     status = manager.status()
@@ -316,6 +317,6 @@ def test_registry_and_server_imports_stay_light() -> None:
     """Registering the pipeline imports neither torch nor diffusers (only its info module)."""
     code = ('import sys, main; from pipeline.registry import default_registry; default_registry(); '
             'print(sorted({"torch", "diffusers", "transformers", "huggingface_hub"} & set(sys.modules)))')
-    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60,
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=2 * PATIENCE,
                             cwd=Path(__file__).resolve().parent.parent)
     assert result.stdout.strip().splitlines()[-1] == '[]', result.stderr[-2000:]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -16,6 +15,7 @@ from .server import RunningServer
 from .synthetic_video import PatternTrack
 from .test_scope_flows import difference, session_metrics
 from .test_streamdiffusion_models import tiny_models_home
+from .waiting import PATIENCE
 
 LOAD = {'pipeline_ids': ['streamdiffusion'], 'load_params': {'width': 128, 'height': 128}}
 START = {'prompts': [{'text': 'a red fox', 'weight': 1.0}], 't_index_list': [20, 35], 'seed': 3}
@@ -43,8 +43,8 @@ async def test_data_channel_session_streams_and_hot_updates_do_not_reload(sd_ser
         models = (await client.http.get('/api/v1/models/status', params={'pipeline_id': 'streamdiffusion'})).json()
         assert models == {'downloaded': True, 'progress': None}
         await client.connect(START)
-        assert (await client.wait_frames(5, timeout=60))[-1].shape == (128, 128, 3)
-        await asyncio.wait_for(client.channel_open.wait(), 10)
+        assert (await client.wait_frames(5))[-1].shape == (128, 128, 3)
+        await asyncio.wait_for(client.channel_open.wait(), PATIENCE)
         before = await client.latest_frame(settle=4)
         for update in ({'seed': 11}, {'prompts': [{'text': 'a blue sea', 'weight': 1.0}]},
                        {'t_index_list': [10, 40], 'guidance_scale': 1.8, 'delta': 0.5}):
@@ -59,14 +59,12 @@ async def test_data_channel_session_streams_and_hot_updates_do_not_reload(sd_ser
         await client.close()
 
 
-async def frame_unlike(client: ScopeClient, before: np.ndarray, message: str, timeout: float = 30) -> np.ndarray:
+async def frame_unlike(client: ScopeClient, before: np.ndarray, message: str,
+                       timeout: float = PATIENCE) -> np.ndarray:
     """The first frame that differs clearly from `before` (the server may repeat frames while it is busy)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        frame = (await client.wait_frames(1, timeout=timeout))[0]
-        if difference(frame, before) > 2:
-            return frame
-    raise AssertionError(message)
+    frame = await client.frame_unlike(before, 2, timeout)
+    assert frame is not None, message
+    return frame
 
 
 async def test_video_to_video_follows_the_camera(sd_server: RunningServer) -> None:
@@ -78,7 +76,7 @@ async def test_video_to_video_follows_the_camera(sd_server: RunningServer) -> No
             await client.load(LOAD)
             await client.connect({**START, 'input_mode': 'video', 't_index_list': [35]},
                                  track=PatternTrack(pattern, color=(240, 240, 240)))
-            frames = await client.wait_frames(8, timeout=60)
+            frames = await client.wait_frames(8)
             assert frames[-1].shape == (128, 128, 3)
             assert (await session_metrics(client))['input_mode'] == 'video'
             outputs.append(frames[-1])

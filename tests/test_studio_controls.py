@@ -1,7 +1,6 @@
 """Generation controls: generated from the pipeline schema's `ui` metadata and bound to the session, both ways."""
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -13,6 +12,8 @@ from pydantic import BaseModel, Field
 from pipeline.protocol import Chunk, Frame, LoadParams, Pipeline, PipelineInfo, PipelineStream
 from pipeline.session import Session
 from ui.denoising_steps import PRESETS
+
+from .waiting import until
 
 # pylint: disable=missing-function-docstring
 
@@ -64,10 +65,6 @@ def only(user: User, marker: str) -> Any:
     return next(iter(elements))
 
 
-async def settle() -> None:
-    await asyncio.sleep(0.25)
-
-
 async def open_generate(user: User) -> None:
     await user.open('/')
     user.find('Generate').click()
@@ -100,7 +97,7 @@ async def test_a_new_pipeline_gets_its_controls_without_ui_code(
 
     session().update({'glow': 0.1, 'palette': 'moss', 'mirror': False, 'rings': 2, 'caption': 'encore',
                       'levels': [5]}, source='osc')
-    await settle()
+    assert await until(lambda: only(studio, 'control-levels').value == ['5'])
     assert only(studio, 'control-glow').value == 0.1
     assert only(studio, 'control-palette').value == 'moss'
     assert only(studio, 'control-mirror').value is False
@@ -114,6 +111,7 @@ async def test_a_number_outside_its_bounds_is_not_sent(studio: User,
     app.state.context.registry.register(GLOW, f'{__name__}:GlowPipeline')
     await open_generate(studio)
     await studio_load('glow')
+    await studio.should_see('Rings')
     only(studio, 'control-rings').value = 40
     studio.find(marker='control-rings').trigger('keydown.enter')
     assert value('rings') is None
@@ -137,8 +135,7 @@ async def test_denoising_steps_presets_and_list(studio: User) -> None:
     assert value('denoising_step_list') == [1000, 600, 300]
 
     session().update({'denoising_step_list': PRESETS['quality']}, source='soundscape')
-    await settle()
-    assert presets.value == 'quality'
+    assert await until(lambda: presets.value == 'quality')
     assert only(studio, 'denoising-steps').value == [str(step) for step in PRESETS['quality']]
 
 
@@ -155,7 +152,7 @@ async def test_noise_scale_cache_and_seed(studio: User) -> None:
     assert value('seed') != 1234
 
     session().update({'noise_scale': 0.9, 'manage_cache': True, 'seed': 5}, source='scope')
-    await settle()
+    assert await until(lambda: only(studio, 'control-seed').value == 5)
     assert only(studio, 'control-noise_scale').value == 0.9
     assert only(studio, 'control-manage_cache').value is True
     assert only(studio, 'control-seed').value == 5

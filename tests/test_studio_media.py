@@ -1,7 +1,6 @@
 """LoRA files and assets in the studio: uploads with the REST API's checks, scales, the browser, inputs, references."""
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import struct
@@ -19,6 +18,8 @@ from pydantic import BaseModel, Field
 
 from pipeline.protocol import Chunk, Frame, LoadParams, Pipeline, PipelineInfo, PipelineStream
 from pipeline.session import Session
+
+from .waiting import until
 
 # pylint: disable=missing-function-docstring
 
@@ -76,8 +77,10 @@ def safetensors() -> bytes:
 
 
 async def upload(user: User, marker: str, name: str, data: bytes) -> bool:
-    """Drop a file on an upload box; whether the server took it (a refusal is the upload's HTTP error)."""
+    """Drop a file on an upload box; whether the server took it (a refusal is the upload's HTTP error). Returns once
+    the notification that says how it went is there (one per file)."""
     box = only(user, marker)
+    told = len(user.notify.messages)
     try:
         with user:
             await box.handle_uploads([SmallFileUpload(name, 'application/octet-stream', data)])
@@ -85,7 +88,7 @@ async def upload(user: User, marker: str, name: str, data: bytes) -> bool:
         assert error.status_code == 422
         return False
     finally:
-        await asyncio.sleep(0.05)
+        assert await until(lambda: len(user.notify.messages) > told), f'no word about the upload of {name}'
     return True
 
 
@@ -105,8 +108,7 @@ async def test_lora_files_get_a_live_scale_slider_each(studio: User, studio_home
 
     neon = str((lora_dir / 'styles' / 'neon.safetensors').resolve())
     session().update({'lora_scales': [{'path': neon, 'scale': 1.75}]}, source='scope')
-    await asyncio.sleep(0.25)
-    assert only(studio, 'lora-scale-1').value == 1.75
+    assert await until(lambda: only(studio, 'lora-scale-1').value == 1.75)
 
 
 async def test_lora_uploads_are_checked_like_the_rest_api(studio: User, studio_home: Path) -> None:
@@ -171,7 +173,7 @@ async def test_an_image_becomes_a_reference_where_the_pipeline_takes_one(
     studio.find('Media').click()
     await studio.should_see('Dreamfield (CPU) takes no reference image.')
     await studio_load('vace-test')
-    await studio.should_see('Images can be sent as a reference (vace_ref_images).', retries=10)
+    await studio.should_see('Images can be sent as a reference (vace_ref_images).')
     studio.find(marker='reference-face.png').click()
     assert session().change_log[-1][2] == ['vace_ref_images']
     await studio.should_see('Last sent: face.png')
@@ -190,12 +192,12 @@ async def test_the_webcam_or_a_video_asset_becomes_the_video_input(studio: User,
     studio.javascript_rules[re.compile(r'.*setInput\("(\w+)", (.*)\)')] = browser_switches
     studio.find('Media').click()
     only(studio, 'input-source').set_value('webcam')
-    await studio.should_see('This tab sends: webcam', retries=10)
+    await studio.should_see('This tab sends: webcam')
     studio.find(marker='video-input-loop.webm').click()
-    await studio.should_see('This tab sends: video loop.webm', retries=10)
+    await studio.should_see('This tab sends: video loop.webm')
     assert calls[-1].endswith('setInput("video", "/api/v1/assets/loop.webm")')
     only(studio, 'input-source').set_value('none')
-    await studio.should_see('This tab sends: text only', retries=10)
+    await studio.should_see('This tab sends: text only')
 
 
 async def test_a_camera_the_browser_refuses_is_explained(studio: User) -> None:
@@ -204,6 +206,5 @@ async def test_a_camera_the_browser_refuses_is_explained(studio: User) -> None:
         lambda _: {'kind': 'none', 'error': 'Permission denied'}
     studio.find('Media').click()
     only(studio, 'input-source').set_value('webcam')
-    await asyncio.sleep(0.2)
-    assert any('Webcam: Permission denied' in message for message in studio.notify.messages)
-    assert only(studio, 'input-source').value == 'none'
+    assert await until(lambda: any('Webcam: Permission denied' in message for message in studio.notify.messages))
+    assert await until(lambda: only(studio, 'input-source').value == 'none')

@@ -1,7 +1,6 @@
 """The studio page: layout, shared and view-only links, two tabs in step, who is connected and what changed."""
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from nicegui import app
@@ -12,6 +11,7 @@ from ui.schema_form import LabelledSlider
 from ui.shortcuts import SHORTCUTS
 
 from .studio_helpers import press
+from .waiting import until
 
 # pylint: disable=missing-function-docstring
 
@@ -49,10 +49,9 @@ async def test_two_tabs_show_the_same_values_live(studio: User, create_user: Cal
     slider = second.find(marker='control-noise_scale').elements.pop()
     assert isinstance(slider, LabelledSlider)
     slider.set_value(0.25)
-    await asyncio.sleep(0.3)
-    assert app.state.context.sessions.studio().state.snapshot()['noise_scale'] == 0.25
+    assert await until(lambda: app.state.context.sessions.studio().state.snapshot()['noise_scale'] == 0.25)
     slider = next(iter(studio.find(marker='control-noise_scale').elements))
-    assert slider.value == 0.25  # type: ignore[attr-defined]
+    assert await until(lambda: slider.value == 0.25)  # type: ignore[attr-defined]
 
 
 async def test_a_change_from_a_scope_client_reaches_the_controls(studio: User) -> None:
@@ -70,10 +69,10 @@ async def test_the_session_tab_shows_links_peers_and_recent_changes(studio: User
     studio.find('Session').click()
     await studio.should_see(marker='link-control')
     await studio.should_see(marker='link-view')
-    await studio.should_see('Nobody is connected over WebRTC.', retries=10)
+    await studio.should_see('Nobody is connected over WebRTC.')
     session.update({'noise_scale': 0.33}, source='midi-desk')
-    await studio.should_see('midi-desk', retries=10)
-    await studio.should_see('noise_scale', retries=10)
+    await studio.should_see('midi-desk')
+    await studio.should_see('noise_scale')
 
 
 async def test_a_view_only_link_shows_the_values_read_only(studio: User) -> None:
@@ -103,8 +102,7 @@ async def test_a_view_only_link_shows_the_values_read_only(studio: User) -> None
     session.update({'prompts': [{'text': 'a lighthouse in a storm', 'weight': 1.0}], 'noise_scale': 0.4},
                    source='control-desk')
     await studio.should_see('a lighthouse in a storm')
-    await asyncio.sleep(0.3)
-    assert slider.value == 0.4  # type: ignore[attr-defined]
+    assert await until(lambda: slider.value == 0.4)  # type: ignore[attr-defined]
 
 
 async def test_a_viewer_is_told_that_shortcuts_which_change_the_session_are_not_theirs(studio: User) -> None:
@@ -113,8 +111,8 @@ async def test_a_viewer_is_told_that_shortcuts_which_change_the_session_are_not_
     await studio.open(f'/s/{session.id}?token={session.tokens["view"]}')
     await studio.should_see(marker='view-only')
     await press(studio, ' ')
+    assert await until(lambda: any('view-only link' in message for message in studio.notify.messages))
     assert not session.state.paused
-    assert any('view-only link' in message for message in studio.notify.messages)
 
 
 async def test_a_shared_link_with_a_control_token_controls_that_session(studio: User) -> None:
@@ -123,8 +121,8 @@ async def test_a_shared_link_with_a_control_token_controls_that_session(studio: 
     await studio.open(f'/s/{session.id}?token={session.tokens["control"]}')
     await studio.should_see('stage')
     studio.find(marker='prompt-0').type(' over a lake').trigger(APPLY_KEY)
-    await asyncio.sleep(0.1)
-    assert session.state.snapshot()['prompts'][0]['text'] == 'a dreamy nebula of soft light over a lake'
+    assert await until(lambda: session.state.snapshot()['prompts'][0]['text'] ==
+                       'a dreamy nebula of soft light over a lake')
     assert app.state.context.sessions.studio().state.snapshot()['prompts'][0]['text'] == 'a dreamy nebula of soft light'
 
 
@@ -142,8 +140,7 @@ async def test_an_ended_session_says_so_on_its_page(studio: User) -> None:
     session = app.state.context.sessions.create(kind='named', name='stage')
     await studio.open(f'/s/{session.id}?token={session.tokens["control"]}')
     session.close()
-    await asyncio.sleep(1.2)
-    assert any('has ended' in message for message in studio.notify.messages)
+    assert await until(lambda: any('has ended' in message for message in studio.notify.messages))
 
 
 

@@ -1,7 +1,6 @@
 """The pipeline panel: picking, resolution presets, load parameters, progress, errors and model downloads."""
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,8 @@ from nicegui.testing import User
 
 from pipeline.protocol import LoadContext, LoadParams, ModelFiles, Pipeline, PipelineInfo, PipelineStream
 from ui.resolution import resolution_presets, snap
+
+from .waiting import LOADING, until
 
 # pylint: disable=missing-function-docstring
 
@@ -48,13 +49,9 @@ async def open_pipeline_tab(user: User, path: str = '/') -> None:
     user.find('Pipeline').click()
 
 
-async def wait_for_status(status: str, timeout: float = 30) -> None:
+async def wait_for_status(status: str) -> None:
     manager = app.state.context.manager
-    for _ in range(int(timeout / 0.05)):
-        if manager.status()['status'] == status:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f'status stayed {manager.status()}')
+    assert await until(lambda: manager.status()['status'] == status, LOADING), f'status stayed {manager.status()}'
 
 
 def test_resolution_presets_keep_to_the_pipelines_rule() -> None:
@@ -68,7 +65,7 @@ def test_resolution_presets_keep_to_the_pipelines_rule() -> None:
 
 async def test_the_panel_shows_the_loaded_pipeline_and_its_declaration(studio: User) -> None:
     await open_pipeline_tab(studio)
-    await studio.should_see('loaded · dreamfield', retries=10)
+    await studio.should_see('loaded · dreamfield')
     await studio.should_see('Dreamfield (CPU)')
     await studio.should_see('Default · 512x512')
     await studio.should_see('Render scale')
@@ -84,11 +81,8 @@ async def test_load_with_a_resolution_preset_and_a_load_parameter(studio: User) 
     await wait_for_status('loaded')
     status = app.state.context.manager.status()
     assert status['load_params'] == {'base_seed': 42, 'render_scale': 0.25, 'width': 576, 'height': 320}
-    for _ in range(100):
-        session = app.state.context.sessions.studio()
-        if session.pipeline.width == 576:
-            break
-        await asyncio.sleep(0.05)
+    assert await until(lambda: app.state.context.sessions.studio().pipeline.width == 576)
+    session = app.state.context.sessions.studio()
     assert (session.pipeline.width, session.pipeline.height) == (576, 320)
 
 
@@ -107,12 +101,8 @@ async def test_another_pipeline_can_be_picked_and_loaded(studio: User) -> None:
     await studio.should_see('Returns the input video unchanged.')
     studio.find(marker='load-pipeline').click()
     await wait_for_status('loaded')
-    for _ in range(100):
-        if app.state.context.sessions.studio().pipeline_id == 'passthrough':
-            break
-        await asyncio.sleep(0.05)
-    assert app.state.context.sessions.studio().pipeline_id == 'passthrough'
-    await studio.should_see('Passthrough', retries=10)
+    assert await until(lambda: app.state.context.sessions.studio().pipeline_id == 'passthrough')
+    await studio.should_see('Passthrough')
 
 
 async def test_a_load_error_is_shown(studio: User, caplog: pytest.LogCaptureFixture) -> None:
@@ -121,8 +111,8 @@ async def test_a_load_error_is_shown(studio: User, caplog: pytest.LogCaptureFixt
     only(studio, 'pipeline-picker').set_value('broken')
     studio.find(marker='load-pipeline').click()
     await wait_for_status('error')
-    await studio.should_see('broken: RuntimeError: checkpoint is corrupt', retries=10)
-    await studio.should_see('error · broken', retries=10)
+    await studio.should_see('broken: RuntimeError: checkpoint is corrupt')
+    await studio.should_see('error · broken')
     assert 'loading broken failed' in caplog.text
     caplog.clear()  # the server logs the failure as an error, as it should
 
@@ -131,15 +121,12 @@ async def test_a_pipeline_that_needs_weights_offers_a_download(studio: User) -> 
     app.state.context.registry.register(HEAVY, f'{__name__}:BrokenPipeline')
     await open_pipeline_tab(studio)
     only(studio, 'pipeline-picker').set_value('heavy')
-    await studio.should_see('Model files are missing: download them before loading', retries=10)
+    await studio.should_see('Model files are missing: download them before loading')
     studio.find(marker='load-pipeline').click()
-    await studio.should_see("Models for 'heavy' are not downloaded", retries=10)
+    await studio.should_see("Models for 'heavy' are not downloaded")
     studio.find(marker='download-models').click()
-    for _ in range(100):
-        if only(studio, 'download-message').text:
-            break
-        await asyncio.sleep(0.05)
-    assert only(studio, 'download-message').text  # 'not available' in this build, or the downloader's own answer
+    # 'not available' in this build, or the downloader's own answer
+    assert await until(lambda: only(studio, 'download-message').text)
 
 
 @pytest.fixture
@@ -158,10 +145,10 @@ async def test_with_an_api_key_the_studio_still_downloads_models(keyed: None, us
     app.state.context.registry.register(HEAVY, f'{__name__}:BrokenPipeline')
     await open_pipeline_tab(user, '/?key=secret')
     only(user, 'pipeline-picker').set_value('heavy')
-    await user.should_see('Model files are missing: download them before loading', retries=10)
+    await user.should_see('Model files are missing: download them before loading')
     user.find(marker='download-models').click()
-    await user.should_see('Model download started for heavy', retries=10)
-    await user.should_see('Cannot reach Hugging Face', retries=100)  # the downloader's own answer
+    await user.should_see('Model download started for heavy')
+    await user.should_see('Cannot reach Hugging Face')  # the downloader's own answer
 
 
 @pytest.fixture
@@ -173,7 +160,7 @@ def nothing_loaded(studio_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_without_a_pipeline_the_page_offers_to_load_one(nothing_loaded: None, user: User) -> None:
     await user.open('/')
     await user.should_see('Dreamstage is starting')
-    await user.should_see('not loaded · nothing', retries=10)
+    await user.should_see('not loaded · nothing')
     only(user, 'pipeline-picker').set_value('dreamfield')
     user.find(marker='load-pipeline').click()
     await wait_for_status('loaded')

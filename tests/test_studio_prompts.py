@@ -1,7 +1,6 @@
 """Prompts, blends, negative prompts, transitions and presets in the studio, both ways between page and session."""
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from services.presets import Look, PresetStore
 from ui.prompt_list import APPLY_KEY
 
 from .studio_helpers import press
+from .waiting import until
 
 # pylint: disable=missing-function-docstring
 
@@ -52,15 +52,15 @@ def prompts() -> list[dict[str, Any]]:
     return session().state.snapshot()['prompts']
 
 
+def weights(user: User) -> list[Any]:
+    return [only(user, f'prompt-weight-{index}').value for index in range(2)]
+
+
 def only(user: User, marker: str) -> Any:
     """The one element with this marker."""
     elements = user.find(marker=marker).elements
     assert len(elements) == 1, f'{len(elements)} elements marked {marker}'
     return next(iter(elements))
-
-
-async def settle() -> None:
-    await asyncio.sleep(0.25)  # a few polls of the page's timer
 
 
 async def test_enter_applies_the_prompt(studio: User) -> None:
@@ -97,9 +97,7 @@ async def test_weights_changed_elsewhere_move_the_sliders(studio: User) -> None:
     await studio.open('/')
     session().update({'prompts': [{'text': 'ice', 'weight': 1}, {'text': 'fire', 'weight': 3}]}, source='scope')
     await studio.should_see('fire')
-    await settle()
-    assert only(studio, 'prompt-weight-0').value == 25
-    assert only(studio, 'prompt-weight-1').value == 75
+    assert await until(lambda: weights(studio) == [25, 75]), f'the sliders show {weights(studio)}'
 
 
 async def test_the_blend_method_goes_both_ways(studio: User) -> None:
@@ -107,8 +105,7 @@ async def test_the_blend_method_goes_both_ways(studio: User) -> None:
     only(studio, 'blend-method').set_value('slerp')
     assert session().state.snapshot()['prompt_interpolation_method'] == 'slerp'
     session().update({'prompt_interpolation_method': 'linear'}, source='scope')
-    await settle()
-    assert only(studio, 'blend-method').value == 'linear'
+    assert await until(lambda: only(studio, 'blend-method').value == 'linear')
 
 
 async def test_a_negative_prompt_appears_where_the_pipeline_takes_one(
@@ -121,8 +118,7 @@ async def test_a_negative_prompt_appears_where_the_pipeline_takes_one(
     studio.find(marker='negative-prompt').type('blurry, text').trigger('keydown.enter')
     assert session().state.snapshot()['negative_prompt'] == 'blurry, text'
     session().update({'negative_prompt': 'watermark'}, source='scope')
-    await settle()
-    assert only(studio, 'negative-prompt').value == 'watermark'
+    assert await until(lambda: only(studio, 'negative-prompt').value == 'watermark')
 
 
 async def test_a_transition_morphs_to_the_target_and_shows_its_progress(studio: User) -> None:
@@ -133,11 +129,8 @@ async def test_a_transition_morphs_to_the_target_and_shows_its_progress(studio: 
     studio.find(marker='start-transition').click()
     assert prompts() == [{'text': 'a frozen waterfall', 'weight': 1.0}]
     assert 'transition' in session().change_log[-1][2]
-    await studio.should_see('a frozen waterfall', retries=5)  # the prompt list follows the target
-    for _ in range(30):
-        await asyncio.sleep(0.1)
-        if only(studio, 'transition-progress').value > 0:
-            break
+    await studio.should_see('a frozen waterfall')  # the prompt list follows the target
+    assert await until(lambda: only(studio, 'transition-progress').value > 0), 'the progress shows'
     assert 0 < only(studio, 'transition-progress').value < 1
     assert '/240' in only(studio, 'transition-status').text
 
@@ -177,21 +170,21 @@ async def test_shortcuts_step_through_presets_and_apply(studio: User) -> None:
     studio.find('Presets').click()
     for name, text in (('One', 'first look'), ('Two', 'second look')):
         session().update({'prompts': [{'text': text, 'weight': 1.0}]}, source='scope')
-        await settle()
+        await studio.should_see(text)
         studio.find(marker='preset-name').type(name).trigger('keydown.enter')
     await press(studio, 'n')
-    assert prompts()[0]['text'] == 'first look'
+    assert await until(lambda: prompts()[0]['text'] == 'first look')
     await press(studio, 'ArrowRight')
-    assert prompts()[0]['text'] == 'second look'
+    assert await until(lambda: prompts()[0]['text'] == 'second look')
     await press(studio, '1')
-    assert prompts()[0]['text'] == 'first look'
+    assert await until(lambda: prompts()[0]['text'] == 'first look')
     studio.find(marker='prompt-0').clear().type('typed, then Enter outside the field')
     await press(studio, 'Enter')
-    assert prompts()[0]['text'] == 'typed, then Enter outside the field'
+    assert await until(lambda: prompts()[0]['text'] == 'typed, then Enter outside the field')
     await press(studio, ' ')
-    assert session().state.paused
+    assert await until(lambda: session().state.paused)
     await press(studio, ' ')
-    assert not session().state.paused
+    assert await until(lambda: not session().state.paused)
 
 
 async def test_escape_drops_unapplied_edits(studio: User) -> None:
@@ -206,7 +199,7 @@ async def test_escape_drops_unapplied_edits(studio: User) -> None:
 async def test_a_pipeline_without_prompts_says_so(studio: User, studio_load: Callable[..., Awaitable[None]]) -> None:
     await studio.open('/')
     await studio_load('passthrough')
-    await studio.should_see('Passthrough does not use prompts.', retries=10)
+    await studio.should_see('Passthrough does not use prompts.')
 
 
 def test_presets_saved_at_once_or_failing_leave_one_whole_file(tmp_path: Path) -> None:

@@ -1,8 +1,6 @@
 """The studio's Render tab: a clip with a timeline, what was just performed, and cancel (NiceGUI user simulation)."""
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from pipeline.session import Session
 from services.batch_request import GenerateRequest
 
 from .test_batch_cli import write_clip
+from .waiting import until
 
 # pylint: disable=missing-function-docstring
 
@@ -46,10 +45,7 @@ def rendered_shape(user: User) -> tuple[int, ...]:
 async def wait_for_chunks(count: int) -> None:
     """Wait until the studio session has made `count` more chunks."""
     target = session().chunk_index + count
-    deadline = time.monotonic() + 30
-    while session().chunk_index < target:
-        assert time.monotonic() < deadline, 'the studio session does not render'
-        await asyncio.sleep(0.02)
+    assert await until(lambda: session().chunk_index >= target, interval=0.02), 'the studio session does not render'
 
 
 async def test_render_a_clip_with_a_timeline(studio: User, studio_load: Callable[..., Awaitable[None]]) -> None:
@@ -65,7 +61,7 @@ async def test_render_a_clip_with_a_timeline(studio: User, studio_load: Callable
     only(studio, 'render-entry-prompt-0').set_value('red lava')
     only(studio, 'render-entry-steps-0').set_value(3)
     studio.find(marker='render-start').click()
-    await studio.should_see(marker='render-video', retries=300)
+    await studio.should_see(marker='render-video')
     request = last_request()
     assert request.seed == 5 and request.num_frames == 12
     assert request.chunk_specs is not None and request.chunk_specs[0].chunk == 6
@@ -86,7 +82,7 @@ async def test_render_what_i_just_performed(studio: User, studio_load: Callable[
     session().update({'transition': {'target_prompts': ocean, 'num_steps': 4}}, source='studio-test')
     await wait_for_chunks(5)
     studio.find(marker='render-performed').click()
-    await studio.should_see(marker='render-video', retries=300)
+    await studio.should_see(marker='render-video')
     request = last_request()
     assert request.prompt_items() == fire
     assert request.chunk_specs is not None and len(request.chunk_specs) == 1
@@ -104,13 +100,11 @@ async def test_cancel_keeps_what_was_rendered(studio: User, studio_load: Callabl
     studio.find('Render').click()
     only(studio, 'render-frames').set_value(10_000)
     studio.find(marker='render-start').click()
-    deadline = time.monotonic() + 30
-    while not (generation := app.state.context.batch.current) or not generation.events:
-        assert time.monotonic() < deadline, 'the render did not start'
-        await asyncio.sleep(0.02)
+    assert await until(lambda: (generation := app.state.context.batch.current) and generation.events,
+                       interval=0.02), 'the render did not start'
     studio.find(marker='render-cancel').click()
-    await studio.should_see('cancelled at', retries=300)
-    await studio.should_see(marker='render-video', retries=300)
+    await studio.should_see('cancelled at')
+    await studio.should_see(marker='render-video')
     frames = rendered_shape(studio)[0]
     assert 0 < frames < 10_000
 
@@ -127,7 +121,7 @@ async def test_an_input_video_from_the_assets(studio: User, studio_home: Path,
     select.set_value(clip)
     only(studio, 'render-frames').set_value(8)
     studio.find(marker='render-start').click()
-    await studio.should_see(marker='render-video', retries=300)
+    await studio.should_see(marker='render-video')
     assert last_request().input_path is not None
     assert rendered_shape(studio) == (8, 64, 64, 3)
 

@@ -26,16 +26,13 @@ async def peers_of(link: LinkTempo) -> int:
 async def test_two_link_peers_on_loopback_agree_on_tempo_and_beat() -> None:
     first, second = LinkTempo(120.0), LinkTempo(90.0)
     try:
-        assert await eventually(lambda: _both(first, second), 30), 'the peers find each other (multicast on lo)'
+        assert await eventually(lambda: _both(first, second)), 'the peers find each other (multicast on lo)'
         first.set_tempo(133.0, time.monotonic())
-        assert await eventually(lambda: _agree_on_tempo(second, 133.0), 10), second.link.tempo
-        now = time.monotonic()
-        one, two = first.timeline(now), second.timeline(now)
-        assert abs(one.beat_at(now) - two.beat_at(now)) < 0.02, (one, two)
-        assert next_boundary(one, now, 4.0) == next_boundary(two, now, 4.0), 'bars start together (quantum 4)'
+        assert await eventually(lambda: _agree_on_tempo(second, 133.0)), second.link.tempo
+        assert await eventually(lambda: _agree_on_beat(first, second)), 'the peers share one beat and one bar grid'
     finally:
         second.close()
-    assert await eventually(lambda: _alone(first), 30), 'a peer that leaves is noticed'
+    assert await eventually(lambda: _alone(first)), 'a peer that leaves is noticed'
     first.close()
 
 
@@ -45,6 +42,15 @@ async def _both(first: LinkTempo, second: LinkTempo) -> bool:
 
 async def _agree_on_tempo(link: LinkTempo, bpm: float) -> bool:
     return abs(link.link.tempo - bpm) < 0.01
+
+
+async def _agree_on_beat(first: LinkTempo, second: LinkTempo) -> bool:
+    """Both peers' beat at one moment, within 0.02 beats (each peer reads its beat, then the time: a thread switched
+    out in between reads a late beat, so a busy machine may need a few looks), and the same next bar."""
+    now = time.monotonic()
+    one, two = first.timeline(now), second.timeline(now)
+    return abs(one.beat_at(now) - two.beat_at(now)) < 0.02 and next_boundary(one, now, 4.0) == \
+        next_boundary(two, now, 4.0)
 
 
 async def _alone(link: LinkTempo) -> bool:
@@ -117,14 +123,14 @@ async def test_the_server_joins_a_link_session(api: httpx.Client) -> None:
             status = (await asyncio.to_thread(api.get, '/api/v1/tempo/status')).json()
             return (status['source'] or {}).get('num_peers', 0) >= 1 and peer.num_peers >= 1
 
-        assert await eventually(joined, 30)
+        assert await eventually(joined)
         peer.set_tempo(97.0, time.monotonic())
 
         async def followed() -> bool:
             status = (await asyncio.to_thread(api.get, '/api/v1/tempo/status')).json()
             return abs(status['beat_state']['bpm'] - 97.0) < 0.01
 
-        assert await eventually(followed, 10)
+        assert await eventually(followed)
     finally:
         peer.close()
         await asyncio.to_thread(api.post, '/api/v1/tempo/disable')

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .browser import wait_until
 from .server import RunningServer
 from .upload_elements import upload_routes
+from .waiting import wait_until
 
 LIMIT = 1024 * 1024  # the limited server's DREAMSTAGE_MAX_UPLOAD_MB=1
 SAFETENSORS = (2).to_bytes(8, 'little') + b'{}'
@@ -68,7 +68,7 @@ def test_an_upload_within_the_limit_still_arrives(limited_server: RunningServer,
     response = httpx.post(limited_server.url + song_route, files={'file': ('fits.wav', song, 'audio/wav')}, timeout=30)
     assert response.status_code == 200
     stored = limited_server.assets_dir / 'audio' / 'fits.wav'
-    assert wait_until(lambda: stored.is_file() and stored.read_bytes() == song, 30), 'the song was not stored'
+    assert wait_until(lambda: stored.is_file() and stored.read_bytes() == song), 'the song was not stored'
     stored.unlink()
     stored.parent.rmdir()  # the shared server's assets folder is left as it was
 

@@ -7,6 +7,7 @@ from .scope_client import ScopeClient
 from .server import RunningServer
 from .synthetic_video import PatternTrack
 from .test_scope_flows import difference, session_metrics
+from .waiting import until
 
 
 async def stream_from(server: RunningServer, pipeline: str, track: PatternTrack,
@@ -16,6 +17,10 @@ async def stream_from(server: RunningServer, pipeline: str, track: PatternTrack,
     await client.load({'pipeline_ids': [pipeline]})
     await client.connect(initial or {}, track=track)
     return client, await client.wait_frames(15)
+
+
+async def in_video_mode(client: ScopeClient) -> bool:
+    return bool((await session_metrics(client))['input_mode'] == 'video')
 
 
 async def test_passthrough_returns_the_input_video(server: RunningServer) -> None:
@@ -52,6 +57,6 @@ async def test_a_track_without_an_explicit_mode_switches_to_video(server: Runnin
     """A client that sends a track but no `input_mode` gets video-to-video once frames arrive."""
     client, _ = await stream_from(server, 'dreamfield', PatternTrack('bars'))
     try:
-        assert (await session_metrics(client))['input_mode'] == 'video'
+        assert await until(lambda: in_video_mode(client)), 'the session switches to video once frames arrive'
     finally:
         await client.close()

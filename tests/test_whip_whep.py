@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from .server import RunningServer
+from .waiting import PATIENCE
 from .whip_client import CountingCamera, WhepPlayer, WhipPublisher, fragment, strip_candidates
 
 PASSTHROUGH_STREAM: dict[str, Any] = {'pipeline': 'streamdiffusion', 'params': {'model_id': 'Lykon/dreamshaper-8',
@@ -35,7 +36,7 @@ async def status(http: httpx.AsyncClient, stream: dict[str, Any]) -> dict[str, A
     return (await http.get(f'/v1/streams/{stream["id"]}/status')).json()
 
 
-async def wait_for(check: Any, timeout: float = 60) -> Any:
+async def wait_for(check: Any, timeout: float = PATIENCE) -> Any:
     """The first truthy result of the async `check`."""
     deadline = time.monotonic() + timeout
     while not (result := await check()):
@@ -69,9 +70,13 @@ async def test_a_publisher_drives_the_stream_and_players_get_frames_made_from_it
         document = await wait_for(lambda: _with_figures(http, stream))
         assert document['publisher_connected'] and document['whep_viewers'] == 2
         ingest = document['data']['gateway_status']['ingest_metrics']['stats']
-        assert ingest['peer_conn_stats']['BytesReceived'] > 0 and ingest['conn_quality'] == 'good'
+        assert ingest['peer_conn_stats']['BytesReceived'] > 0
         video = next(track for track in ingest['track_stats'] if track['type'] == 'video')
         assert video['packets_received'] > 0 and video['packets_lost'] >= 0
+        # the quality follows from jitter and loss, which depend on how busy the machine is (bench/bench_daydream.py
+        # reports them): here, only that it says what its figures say
+        warned = any(track['warnings'] for track in ingest['track_stats'])
+        assert ingest['conn_quality'] == ('bad' if warned else 'good'), ingest
         second = await WhipPublisher(stream['whip_url']).publish(http)
         assert second.status_code == 409 and second.json()['code'] == 'STREAMS/CONFLICT'
     finally:

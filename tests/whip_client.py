@@ -22,6 +22,8 @@ from aiortc.mediastreams import MediaStreamError
 from pipeline.stamp import read_stamp, stamp_frame
 from rtc.ice import configure_host_addresses
 
+from .waiting import PATIENCE
+
 configure_host_addresses(['127.0.0.1'])
 
 
@@ -97,7 +99,7 @@ class WhepPlayer:
         self._reader: asyncio.Task | None = None
         self.pc.on('track', self._on_track)
 
-    async def play(self, http: httpx.AsyncClient, retry_for: float = 60) -> httpx.Response:
+    async def play(self, http: httpx.AsyncClient, retry_for: float = PATIENCE) -> httpx.Response:
         """POST the offer, retrying while the server answers 404 with Retry-After (the output is warming up)."""
         offer = await self.offer_sdp()
         deadline = time.monotonic() + retry_for
@@ -119,7 +121,7 @@ class WhepPlayer:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         return self.pc.localDescription.sdp
 
-    async def wait_frames(self, count: int, timeout: float = 60) -> list[np.ndarray]:
+    async def wait_frames(self, count: int, timeout: float = PATIENCE) -> list[np.ndarray]:
         """`count` more frames."""
         start = len(self.frames)
         deadline = time.monotonic() + timeout

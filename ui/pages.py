@@ -52,9 +52,10 @@ def waiting(message: str, context: ServerContext) -> None:
 
     def check() -> None:
         if context.manager.loaded_chain():
+            timer.deactivate()  # one reload: the next tick may come before the page is gone
             ui.navigate.reload()
 
-    ui.timer(1.0, check)
+    timer = ui.timer(1.0, check)
 
 
 def notice(message: str) -> None:
