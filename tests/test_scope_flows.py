@@ -49,7 +49,11 @@ async def test_quick_start_flow_streams_prompt_driven_video(client: ScopeClient)
     jellyfish = await client.latest_frame()
     city_prompts = [{'text': 'a neon city skyline at night, rain', 'weight': 1.0}]
     client.send({'prompts': city_prompts})
-    await client.wait_parameters(lambda parameters: parameters.get('prompts') == city_prompts)
+
+    async def taken() -> bool:  # Scope's server tells a client only what others change, so ask the session
+        return (await session_metrics(client)).get('parameters', {}).get('prompts') == city_prompts
+
+    assert await until(taken), 'the session takes the new prompt'
     city = await client.latest_frame(settle=6)  # frames made after the session took the new prompt
     assert difference(jellyfish, city) > 12, 'a new prompt must change the picture clearly'
 
