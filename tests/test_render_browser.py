@@ -62,7 +62,7 @@ def test_the_render_tab_renders_a_clip_that_plays_and_downloads(browser: webdriv
     assert tab, f'no Render tab\n{console_log(browser)}'
     tab[0].click()
     frames = wait_until(lambda: [f for f in browser.find_elements(By.CSS_SELECTOR, '.ds-render-frames input')
-                                 if f.is_displayed()], 10)
+                                 if f.is_displayed()])
     assert frames
     frames[0].send_keys(Keys.CONTROL, 'a')
     frames[0].send_keys('24', Keys.TAB)
@@ -71,7 +71,7 @@ def test_the_render_tab_renders_a_clip_that_plays_and_downloads(browser: webdriv
     assert state, f'no rendered clip\n{console_log(browser)}\n{render_server.output()}'
     assert state['width'] == 64 and state['height'] == 64 and state['duration'] > 0.5
     advanced = wait_until(lambda: (s := browser.execute_script(VIDEO_STATE)) and not s['paused']
-                          and s['time'] > 0.05, 20)
+                          and s['time'] > 0.05)
     assert advanced, f'the clip does not play: {browser.execute_script(VIDEO_STATE)}'
     assert 'done: 24 frames' in browser.find_element(By.CSS_SELECTOR, '.ds-render-status').text
     link = browser.find_element(By.CSS_SELECTOR, 'a.ds-render-download').get_attribute('href')

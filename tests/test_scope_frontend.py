@@ -143,16 +143,16 @@ class App:
 
     def choose(self, label: str, option: str) -> None:
         """Pick an option of the select next to a label (Radix select; React may re-render it meanwhile)."""
-        trigger = wait_until(lambda: self._fresh(lambda: self._trigger(label)), 10)
+        trigger = wait_until(lambda: self._fresh(lambda: self._trigger(label)))
         assert trigger is not None, f'no select for {label!r}'
         trigger.click()
         found = wait_until(lambda: self._fresh(lambda: next(
             (o for o in self.browser.find_elements(By.CSS_SELECTOR, '[role=option]')
-             if o.text.strip().startswith(option)), None)), 10)
+             if o.text.strip().startswith(option)), None)))
         assert found, f'no option {option!r} for {label!r}'
         found.click()
         assert wait_until(lambda: self._fresh(lambda: (trigger := self._trigger(label)) is not None
-                                              and trigger.text.strip().startswith(option)), 10), \
+                                              and trigger.text.strip().startswith(option))), \
             f'{label} did not become {option}'
 
     def _trigger(self, label: str) -> WebElement | None:
@@ -185,8 +185,7 @@ class App:
     def start(self) -> dict[str, Any]:
         """The play button; returns the figures of the session that answered the app's offer, once it streams."""
         before = len(self.offers())
-        button = wait_until(lambda: self.browser.find_elements(By.CSS_SELECTOR, '[data-testid=start-stream-button]'),
-                            30)
+        button = wait_until(lambda: self.browser.find_elements(By.CSS_SELECTOR, '[data-testid=start-stream-button]'))
         assert button, 'no play button'
         button[0].click()
         def answered() -> str | None:
@@ -210,8 +209,7 @@ class App:
         is clicked right after a start: then it is clicked again)."""
         for _ in range(3):
             self.browser.find_element(By.CSS_SELECTOR, 'button[title="Reset timeline"]').click()
-            if wait_until(lambda: self.browser.find_elements(By.CSS_SELECTOR, '[data-testid=start-stream-button]'),
-                          20):
+            if wait_until(lambda: self.browser.find_elements(By.CSS_SELECTOR, '[data-testid=start-stream-button]')):
                 return
         raise AssertionError('the stream did not stop')
 
@@ -274,7 +272,7 @@ def test_perform_mode_streams_again_after_changing_mode_and_pipeline(browser: we
     app.click('Perform')
     app.choose('Input Mode', 'Video')
     app.click('Camera')
-    assert wait_until(lambda: app.browser.execute_script(CAMERA_SHOWN), 30), 'the camera preview runs'
+    assert wait_until(lambda: app.browser.execute_script(CAMERA_SHOWN)), 'the camera preview runs'
     steps = [('longlive', 'video'), ('longlive', 'text'), ('passthrough', 'video'), ('dreamfield', 'text')]
     for index, (pipeline_id, mode) in enumerate(steps):
         if index:
