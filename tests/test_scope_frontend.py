@@ -81,6 +81,12 @@ Promise.all(open.map((pc) => pc.getStats())).then((all) => {
 # Whether the input panel previews Chromium's fake camera (the app starts a stream with whatever source it has)
 CAMERA_SHOWN = '''return [...document.querySelectorAll("video")].some((v) => v.srcObject && v.videoWidth > 0 &&
   v.srcObject.getVideoTracks().some((t) => t.readyState === "live" && /fake|camera/i.test(t.label)));'''
+# The state of the timeline's play button, next to its reset button: 'playing' (it shows pause), 'paused' or null
+TIMELINE = '''const reset = document.querySelector('button[title="Reset timeline"]');
+const buttons = reset ? [...reset.parentElement.querySelectorAll('button')] : [];
+const icon = buttons.length > 1 ? buttons[buttons.indexOf(reset) - 1].querySelector('svg') : null;
+const kind = icon ? icon.getAttribute('class') || '' : '';
+return kind.includes('lucide-pause') ? 'playing' : kind.includes('lucide-play') ? 'paused' : null;'''
 # Console lines that come from Scope's own code or the sandbox, not from this server
 FOREIGN = ('fonts.googleapis.com',  # the app's web font: no internet here
            '`DialogContent` requires a `DialogTitle`', 'Missing `Description` or `aria-describedby')  # Radix a11y
@@ -143,8 +149,8 @@ class App:
 
     def choose(self, label: str, option: str) -> None:
         """Pick an option of the select next to a label (Radix select; React may re-render it meanwhile)."""
-        trigger = wait_until(lambda: self._fresh(lambda: self._trigger(label)))
-        assert trigger is not None, f'no select for {label!r}'
+        trigger = wait_until(lambda: self._fresh(lambda: self._trigger(label, enabled=True)))
+        assert trigger, f'no enabled select for {label!r}'
         trigger.click()
         found = wait_until(lambda: self._fresh(lambda: next(
             (o for o in self.browser.find_elements(By.CSS_SELECTOR, '[role=option]')
@@ -155,14 +161,15 @@ class App:
                                               and trigger.text.strip().startswith(option))), \
             f'{label} did not become {option}'
 
-    def _trigger(self, label: str) -> WebElement | None:
-        """The select button next to a label."""
-        return self.browser.execute_script('''
+    def _trigger(self, label: str, enabled: bool = False) -> WebElement | None:
+        """The select button next to a label (when `enabled`: only once it can be used, not while streaming)."""
+        trigger: WebElement | None = self.browser.execute_script('''
             const label = [...document.querySelectorAll("h3,label,span,div")].find(
               (e) => e.childElementCount === 0 && e.textContent.trim() === arguments[0]);
             let node = label;
             while (node && !node.parentElement.querySelector("button[role=combobox]")) node = node.parentElement;
             return node && node.parentElement.querySelector("button[role=combobox]");''', label)
+        return trigger if trigger is not None and (trigger.is_enabled() or not enabled) else None
 
     @staticmethod
     def _fresh(read: Callable[[], T]) -> T | None:
@@ -184,13 +191,12 @@ class App:
 
     def start(self) -> dict[str, Any]:
         """The play button; returns the figures of the session that answered the app's offer, once it streams."""
-        before = len(self.offers())
-        button = wait_until(lambda: self.browser.find_elements(By.CSS_SELECTOR, '[data-testid=start-stream-button]'))
-        assert button, 'no play button'
-        button[0].click()
+        before = len(self.answers())
+        assert wait_until(lambda: self._fresh(self._click_play)), 'no play button'
+
         def answered() -> str | None:
-            calls = [c for c in self.calls() if c['url'] == '/api/v1/webrtc/offer' and c.get('answer')]
-            return str(calls[-1]['answer']['sessionId']) if len(calls) > before else None
+            answers = self.answers()
+            return str(answers[-1]['sessionId']) if len(answers) > before else None
 
         session_id = wait_until(answered, 60)
         assert session_id, f'no offer answered\n{self.text()[-500:]}\n{console_log(self.browser)[-2500:]}'
@@ -198,23 +204,39 @@ class App:
 
         def figures() -> dict[str, Any] | None:
             session = httpx.get(f'{self.server.url}/api/v1/session/metrics').json()['sessions'].get(session_id)
-            return session if session and session['frames_out'] >= 10 else None
+            return session if session and session['frames_out'] >= 10 and session['pipeline_id'] != 'standby' else None
 
         streaming = wait_until(figures, 60)
-        assert streaming, f'session {session_id} made no frames'
+        assert streaming, f'session {session_id} made no frames or stayed on standby'
+        assert wait_until(lambda: self.timeline() == 'playing'), 'the timeline did not start'
         return streaming
 
+    def timeline(self) -> str | None:
+        """'playing' or 'paused': the timeline's play button. The app finishes starting a stream only when the
+        timeline plays (it starts it once the video plays); stopping before that leaves the app to start the stream
+        again from its old settings."""
+        return self.browser.execute_script(TIMELINE)
+
+    def _click_play(self) -> bool:
+        """Click the play button if it is there (React may replace it between finding and clicking it)."""
+        buttons = self.browser.find_elements(By.CSS_SELECTOR, '[data-testid=start-stream-button]')
+        if buttons:
+            buttons[0].click()
+        return bool(buttons)
+
     def stop(self) -> None:
-        """The timeline's reset button stops the stream (the app may start a stray one from stale settings when it
-        is clicked right after a start: then it is clicked again)."""
-        for _ in range(3):
-            self.browser.find_element(By.CSS_SELECTOR, 'button[title="Reset timeline"]').click()
-            if wait_until(lambda: self.browser.find_elements(By.CSS_SELECTOR, '[data-testid=start-stream-button]')):
-                return
-        raise AssertionError('the stream did not stop')
+        """The timeline's reset button stops the stream and the timeline."""
+        self.browser.find_element(By.CSS_SELECTOR, 'button[title="Reset timeline"]').click()
+        assert wait_until(lambda: self.timeline() == 'paused' and
+                          self.browser.find_elements(By.CSS_SELECTOR, '[data-testid=start-stream-button]')), \
+            'the stream did not stop'
 
     def calls(self) -> list[dict[str, Any]]:
         return self.browser.execute_script('return window.__calls')
+
+    def answers(self) -> list[dict[str, Any]]:
+        """The server's answers to the app's offers, in order."""
+        return [call['answer'] for call in self.calls() if call['url'] == '/api/v1/webrtc/offer' and call.get('answer')]
 
     def offers(self) -> list[dict[str, Any]]:
         return [json.loads(call['body'])['initialParameters'] for call in self.calls()
