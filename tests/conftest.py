@@ -12,7 +12,7 @@ from nicegui.testing import User
 
 from .batch_wire import WireClient
 from .scope_client import ScopeClient
-from .server import RunningServer
+from .server import RunningServer, serving
 from .waiting import LOADING, PATIENCE, until
 
 STALE_OUTPUT = 'output-AAAAAAAAAAAAAAAAAAAAAA'
@@ -21,12 +21,8 @@ STALE_OUTPUT = 'output-AAAAAAAAAAAAAAAAAAAAAA'
 @pytest.fixture(scope='session')
 def server() -> Iterator[RunningServer]:
     """A server with the CPU pipeline loaded, shared by the tests that do not change its settings."""
-    running = RunningServer()
-    try:
-        running.wait_ready()
+    with serving() as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture
@@ -47,12 +43,8 @@ def api(server: RunningServer) -> Iterator[httpx.Client]:
 @pytest.fixture(scope='session')
 def limited_server() -> Iterator[RunningServer]:
     """A server without a pipeline whose uploads are limited to 1 MB."""
-    running = RunningServer(pipeline='none', env={'DREAMSTAGE_MAX_UPLOAD_MB': '1'})
-    try:
-        running.wait_ready(loaded=False)
+    with serving(pipeline='none', env={'DREAMSTAGE_MAX_UPLOAD_MB': '1'}, loaded=False) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope='session')

@@ -7,7 +7,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -99,6 +102,18 @@ class RunningServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         self.log.close()
+
+
+@contextmanager
+def serving(*, loaded: bool = True, **options: Any) -> Iterator[RunningServer]:
+    """A server ready for the length of a `with` block (its pipeline loaded unless `loaded` is False), stopped
+    however the block ends; `options` are RunningServer's."""
+    running = RunningServer(**options)
+    try:
+        running.wait_ready(loaded=loaded)
+        yield running
+    finally:
+        running.stop()
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ from websockets.asyncio.client import connect as websocket_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from .scope_client import ScopeClient
-from .server import RunningServer
+from .server import RunningServer, serving
 from .upload_elements import upload_routes
 from .waiting import wait_until
 
@@ -22,12 +22,9 @@ PNG = b'\x89PNG\r\n\x1a\n' + bytes(100)
 @pytest.fixture(scope='module')
 def keyed_server() -> Iterator[RunningServer]:
     """A server that needs an API key."""
-    running = RunningServer(env={'DREAMSTAGE_API_KEY': KEY, 'DREAMSTAGE_CORS_ORIGINS': 'http://studio.example'})
-    try:
-        running.wait_ready(loaded=False)
+    environment = {'DREAMSTAGE_API_KEY': KEY, 'DREAMSTAGE_CORS_ORIGINS': 'http://studio.example'}
+    with serving(env=environment, loaded=False) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.mark.parametrize('method, path', [

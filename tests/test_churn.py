@@ -16,7 +16,7 @@ from rtc.jpeg_fanout import JpegFanout
 from rtc.latest import LatestFanout
 
 from .scope_client import visit
-from .server import RunningServer
+from .server import RunningServer, serving
 from .waiting import PATIENCE
 
 CYCLES = 100
@@ -28,12 +28,8 @@ POOL_HEADROOM = 6
 @pytest.fixture(scope='module')
 def churn_server() -> Iterator[RunningServer]:
     """A server of its own, so the baseline is not moved by other tests' sessions."""
-    running = RunningServer()
-    try:
-        running.wait_ready()
+    with serving() as running:
         yield running
-    finally:
-        running.stop()
 
 
 async def test_a_hundred_short_visits_leave_nothing_behind(churn_server: RunningServer) -> None:

@@ -12,7 +12,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as websocket_connect
 from websockets.exceptions import ConnectionClosed
 
-from .server import RunningServer
+from .server import RunningServer, serving
 from .test_shared_sessions import create_session, end, join, socket_url
 from .waiting import PATIENCE
 
@@ -20,12 +20,8 @@ from .waiting import PATIENCE
 @pytest.fixture(scope='module')
 def glitchy_server() -> Iterator[RunningServer]:
     """A server running the glitchy pipeline, whose broken frames no encoder takes."""
-    running = RunningServer(pipeline='glitchy', env={'DREAMSTAGE_PIPELINES': 'tests.glitchy_pipeline:GlitchyPipeline'})
-    try:
-        running.wait_ready()
+    with serving(pipeline='glitchy', env={'DREAMSTAGE_PIPELINES': 'tests.glitchy_pipeline:GlitchyPipeline'}) as running:
         yield running
-    finally:
-        running.stop()
 
 
 async def test_a_passing_encoder_failure_does_not_stop_the_viewers(glitchy_server: RunningServer) -> None:

@@ -13,7 +13,7 @@ import pytest
 from pipeline.registry import default_registry
 
 from .scope_client import ScopeClient
-from .server import RunningServer
+from .server import RunningServer, serving
 
 TEAL = (20, 180, 160)
 TEAL_PLUGIN = f'''
@@ -83,12 +83,8 @@ def plugin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
             modules={'teal_plugin': TEAL_PLUGIN})
     install(site, 'dreamstage-broken', '0.1.0', {'broken': 'broken_plugin:BrokenPipeline'},
             modules={'broken_plugin': 'import a_module_nobody_installed\n'})
-    running = RunningServer(pipeline='none', env={'PYTHONPATH': str(site)})
-    try:
-        running.wait_ready(loaded=False)
+    with serving(pipeline='none', env={'PYTHONPATH': str(site)}, loaded=False) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_the_server_lists_installed_plugins_in_scopes_shape(plugin_server: RunningServer) -> None:

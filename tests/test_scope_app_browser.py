@@ -11,7 +11,7 @@ import pytest
 from selenium import webdriver
 
 from .browser import PAGES, console_log, missing_browser, start_chromium, wait_until
-from .server import RunningServer
+from .server import RunningServer, serving
 
 if reason := missing_browser():
     pytest.skip(reason, allow_module_level=True)
@@ -31,12 +31,8 @@ return {width: video.videoWidth, height: video.videoHeight, decoded: video.getVi
 @pytest.fixture(scope='module')
 def server() -> Iterator[RunningServer]:
     """A server that serves the replay page at /scope, as it would serve a build of Scope's app."""
-    running = RunningServer(env={'DREAMSTAGE_SCOPE_UI': str(PAGES / 'scope_app')})
-    try:
-        running.wait_ready()
+    with serving(env={'DREAMSTAGE_SCOPE_UI': str(PAGES / 'scope_app')}) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

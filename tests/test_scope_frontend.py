@@ -18,7 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
 from .browser import console_log, missing_browser, start_chromium, wait_until
-from .server import RunningServer
+from .server import RunningServer, serving
 
 BUILD = Path(os.environ.get('DREAMSTAGE_SCOPE_FRONTEND')
              or Path.home() / '.cache' / 'dreamstage' / 'scope-frontend' / 'dist')
@@ -94,12 +94,8 @@ FOREIGN = ('fonts.googleapis.com',  # the app's web font: no internet here
 
 @pytest.fixture(scope='module')
 def server() -> Iterator[RunningServer]:
-    running = RunningServer(env={'DREAMSTAGE_SCOPE_UI': str(BUILD)})
-    try:
-        running.wait_ready()
+    with serving(env={'DREAMSTAGE_SCOPE_UI': str(BUILD)}) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope='module')

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from .scope_client import ScopeClient
-from .server import RunningServer
+from .server import RunningServer, serving
 from .test_scope_flows import QUICKSTART, has_noise_scale, session_metrics
 from .waiting import PATIENCE, until
 
@@ -17,12 +17,9 @@ from .waiting import PATIENCE, until
 @pytest.fixture(scope='module')
 def bare_server() -> Iterator[RunningServer]:
     """A server with no pipeline loaded that also knows a pipeline which fails on purpose."""
-    running = RunningServer(pipeline='none', env={'DREAMSTAGE_PIPELINES': 'tests.faulty_pipeline:FaultyPipeline'})
-    try:
-        running.wait_ready(loaded=False)
+    faulty = {'DREAMSTAGE_PIPELINES': 'tests.faulty_pipeline:FaultyPipeline'}
+    with serving(pipeline='none', env=faulty, loaded=False) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def errors(client: ScopeClient) -> list[dict]:

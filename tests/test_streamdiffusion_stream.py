@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from .scope_client import ScopeClient
-from .server import RunningServer
+from .server import RunningServer, serving
 from .synthetic_video import PatternTrack
 from .test_scope_flows import difference, session_metrics
 from .test_streamdiffusion_models import tiny_models_home
@@ -26,12 +26,8 @@ def sd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServe
     """A server whose models folder holds the tiny models (nothing is downloaded), with no pipeline loaded yet."""
     home = tmp_path_factory.mktemp('sd-server')
     shutil.copytree(tiny_models_home() / 'models', home / 'models')
-    running = RunningServer(pipeline='none', home=home)
-    try:
-        running.wait_ready(loaded=False)
+    with serving(pipeline='none', home=home, loaded=False) as running:
         yield running
-    finally:
-        running.stop()
 
 
 async def test_data_channel_session_streams_and_hot_updates_do_not_reload(sd_server: RunningServer) -> None:

@@ -17,7 +17,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 
 from .browser import MEAN_COLOUR, console_log, missing_browser, start_chromium, viewport, wait_until
-from .server import RunningServer
+from .server import RunningServer, serving
 from .studio_pages import button, choose, click_button, open_tab, page_text, png, screenshot, set_prompt, settle, shown
 
 if reason := missing_browser():
@@ -82,12 +82,8 @@ else {
 @pytest.fixture(scope='module')
 def studio_server() -> Iterator[RunningServer]:
     """A server of its own: these tests load other pipelines and upload assets."""
-    running = RunningServer()
-    try:
-        running.wait_ready()
+    with serving() as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope='module')

@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from .browser import console_log, missing_browser, wait_until
-from .server import RunningServer
+from .server import RunningServer, serving
 from .studio_pages import (
     choose,
     chosen,
@@ -61,12 +61,8 @@ MORPH_SWITCH = '//div[contains(@class, "q-toggle")][.//div[normalize-space()="Mo
 @pytest.fixture(scope='module')
 def states_server() -> Iterator[RunningServer]:
     """A server of its own: these tests start the audio engine and change the studio's values."""
-    running = RunningServer()
-    try:
-        running.wait_ready()
+    with serving() as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope='module')

@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from .browser import console_log, missing_browser, viewport, wait_until
-from .server import RunningServer
+from .server import RunningServer, serving
 from .studio_pages import (
     active_tab,
     click_button,
@@ -45,12 +45,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope='module')
 def views_server() -> Iterator[RunningServer]:
     """A server of its own: these tests load pipelines, upload files and save presets."""
-    running = RunningServer()
-    try:
-        running.wait_ready()
+    with serving() as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope='module')
