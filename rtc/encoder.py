@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from .stats import ENCODE
 
@@ -48,6 +49,7 @@ class CodecHolder:
 
     def __init__(self) -> None:
         self.context: av.video.codeccontext.VideoCodecContext | None = None
+        self.reformatter: VideoReformatter | None = None
         self.release_wanted = False
         self._busy = threading.Lock()
 
@@ -69,9 +71,17 @@ class CodecHolder:
     def _release_if_idle(self) -> None:
         if self.release_wanted and self._busy.acquire(blocking=False):
             try:
-                self.context, self.release_wanted = None, False
+                self.context, self.reformatter, self.release_wanted = None, None, False
             finally:
                 self._busy.release()
+
+
+    def picture(self, image: np.ndarray, pixel_format: str) -> av.VideoFrame:
+        """An RGB image as a frame in the codec's pixel format. The conversion context is kept from frame to frame:
+        a new one for each frame (what `VideoFrame.reformat` makes) cost 0.62 ms instead of 0.33 at 512x512."""
+        if self.reformatter is None:
+            self.reformatter = VideoReformatter()
+        return self.reformatter.reformat(av.VideoFrame.from_ndarray(image, format='rgb24'), format=pixel_format)
 
 
 class VideoEncoder(CodecHolder):
@@ -93,7 +103,7 @@ class VideoEncoder(CodecHolder):
     def _encode(self, image: np.ndarray, pts: int, force_keyframe: bool) -> tuple[bytes, bool]:
         begun = time.thread_time()
         height, width = image.shape[:2]
-        frame = av.VideoFrame.from_ndarray(image, format='rgb24').reformat(format='yuv420p')
+        frame = self.picture(image, 'yuv420p')
         if self.context is None or (self.context.width, self.context.height) != (width, height):
             self.context = self._create(width, height)
             force_keyframe = True

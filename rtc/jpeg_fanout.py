@@ -36,7 +36,7 @@ class JpegEncoder(CodecHolder):
             context.options = {'qscale': str(self.quality)}
             context.qmin = context.qmax = self.quality
             self.context = context
-        frame = av.VideoFrame.from_ndarray(image, format='rgb24').reformat(format='yuvj420p')
+        frame = self.picture(image, 'yuvj420p')
         data = b''.join(bytes(packet) for packet in self.context.encode(frame))
         ENCODE.add(time.thread_time() - begun)
         return data
