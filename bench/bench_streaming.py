@@ -13,7 +13,7 @@ from pipeline.stamp import read_stamp
 from tests.scope_client import ScopeClient
 from tests.server import RunningServer
 
-from .figures import percentile, table
+from .figures import frame_cost, percentile, table
 
 PROMPT = {'prompts': [{'text': 'a dreamy nebula of soft light', 'weight': 1.0}]}
 
@@ -33,21 +33,15 @@ async def measure_size(server: RunningServer, width: int, height: int, seconds: 
         latencies = await change_to_frame(client, changes=40)
     finally:
         await client.close()
-    session_before, session_after = before['session'], after['session']
-    frames = max(1, session_after['frames_out'] - session_before['frames_out'])
-    server_cpu = after['server']['process_cpu_seconds'] - before['server']['process_cpu_seconds']
-    generate = session_after['generate_cpu_seconds'] - session_before['generate_cpu_seconds']
-    encode_frames = max(1, after['server']['encode_frames'] - before['server']['encode_frames'])
-    encode_per_frame = (after['server']['encode_cpu_seconds'] - before['server']['encode_cpu_seconds']) / encode_frames
-    total_ms, generate_ms, encode_ms = 1000 * server_cpu / frames, 1000 * generate / frames, 1000 * encode_per_frame
+    cost = frame_cost(before, after)
     size = f'{width}x{height}'
     return [
         (f'{size} fps delivered', f'{fps:.1f}', '>= 30 (29.5 with timer jitter)'),
-        (f'{size} server CPU (cores)', f'{server_cpu / seconds:.2f}', '<= 1.0'),
-        (f'{size} CPU/frame total ms', f'{total_ms:.1f}', '<= 33'),
-        (f'{size}   generate ms', f'{generate_ms:.1f}', ''),
-        (f'{size}   encode ms', f'{encode_ms:.1f}', ''),
-        (f'{size}   rest ms', f'{total_ms - generate_ms - encode_ms:.1f}', ''),
+        (f'{size} server CPU (cores)', f'{cost.cpu_seconds / seconds:.2f}', '<= 1.0'),
+        (f'{size} CPU/frame total ms', f'{cost.total_ms:.1f}', '<= 33'),
+        (f'{size}   generate ms', f'{cost.generate_ms:.1f}', ''),
+        (f'{size}   encode ms', f'{cost.encode_ms:.1f}', ''),
+        (f'{size}   rest ms', f'{cost.rest_ms:.1f}', ''),
         (f'{size} change->frame median ms', f'{percentile(latencies, 50):.0f}', '<= 80'),
         (f'{size} change->frame p95 ms', f'{percentile(latencies, 95):.0f}', '<= 150'),
         (f'{size} loop lag p99 ms', f"{after['server']['loop_lag'].get('p99_ms', float('nan')):.1f}", '< 20'),
