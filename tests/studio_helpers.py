@@ -2,9 +2,24 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from nicegui import ui
+from nicegui import app, ui
 from nicegui.testing import User
+
+from pipeline.session import Session
+
+
+def session() -> Session:
+    """The studio's own session."""
+    return app.state.context.sessions.studio()
+
+
+def only(user: User, marker: str) -> Any:
+    """The one element with this marker."""
+    elements = user.find(marker=marker).elements
+    assert len(elements) == 1, f'{len(elements)} elements marked {marker}'
+    return next(iter(elements))
 
 
 async def press(user: User, key: str) -> None:

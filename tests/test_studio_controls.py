@@ -10,9 +10,9 @@ from nicegui.testing import User
 from pydantic import BaseModel, Field
 
 from pipeline.protocol import Chunk, Frame, LoadParams, Pipeline, PipelineInfo, PipelineStream
-from pipeline.session import Session
 from ui.denoising_steps import PRESETS
 
+from .studio_helpers import only, session
 from .waiting import until
 
 # pylint: disable=missing-function-docstring
@@ -51,18 +51,8 @@ class GlowPipeline(Pipeline):
         return GlowStream()
 
 
-def session() -> Session:
-    return app.state.context.sessions.studio()
-
-
 def value(key: str) -> Any:
     return session().state.snapshot().get(key)
-
-
-def only(user: User, marker: str) -> Any:
-    elements = user.find(marker=marker).elements
-    assert len(elements) == 1, f'{len(elements)} elements marked {marker}'
-    return next(iter(elements))
 
 
 async def open_generate(user: User) -> None:

@@ -15,24 +15,14 @@ from nicegui import app
 from nicegui.testing import User
 
 from audio.sources import SourceSpec
-from pipeline.session import Session
 from ui.morph import seconds_of
 from ui.prompt_list import APPLY_KEY
+
+from .studio_helpers import only, session
 
 # pylint: disable=missing-function-docstring
 
 NEBULA = 'a dreamy nebula of soft light'
-
-
-def session() -> Session:
-    return app.state.context.sessions.studio()
-
-
-def only(user: User, marker: str) -> Any:
-    """The one element with this marker."""
-    elements = user.find(marker=marker).elements
-    assert len(elements) == 1, f'{len(elements)} elements marked {marker}'
-    return next(iter(elements))
 
 
 async def until(condition: Callable[[], Any], timeout: float = 30) -> Any:

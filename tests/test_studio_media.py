@@ -7,7 +7,6 @@ import struct
 import zlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from fastapi import HTTPException
@@ -17,8 +16,8 @@ from nicegui.testing import User
 from pydantic import BaseModel, Field
 
 from pipeline.protocol import Chunk, Frame, LoadParams, Pipeline, PipelineInfo, PipelineStream
-from pipeline.session import Session
 
+from .studio_helpers import only, session
 from .waiting import until
 
 # pylint: disable=missing-function-docstring
@@ -47,16 +46,6 @@ class VacePipeline(Pipeline):
 
     def open_stream(self) -> PipelineStream:
         return VaceStream()
-
-
-def session() -> Session:
-    return app.state.context.sessions.studio()
-
-
-def only(user: User, marker: str) -> Any:
-    elements = user.find(marker=marker).elements
-    assert len(elements) == 1, f'{len(elements)} elements marked {marker}'
-    return next(iter(elements))
 
 
 def png(width: int = 4, height: int = 4) -> bytes:

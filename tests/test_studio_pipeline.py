@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +12,7 @@ from nicegui.testing import User
 from pipeline.protocol import LoadContext, LoadParams, ModelFiles, Pipeline, PipelineInfo, PipelineStream
 from ui.resolution import resolution_presets, snap
 
+from .studio_helpers import only
 from .waiting import LOADING, until
 
 # pylint: disable=missing-function-docstring
@@ -36,12 +36,6 @@ class BrokenPipeline(Pipeline):
 
     def open_stream(self) -> PipelineStream:
         raise NotImplementedError
-
-
-def only(user: User, marker: str) -> Any:
-    elements = user.find(marker=marker).elements
-    assert len(elements) == 1, f'{len(elements)} elements marked {marker}'
-    return next(iter(elements))
 
 
 async def open_pipeline_tab(user: User, path: str = '/') -> None:

@@ -14,11 +14,10 @@ from nicegui.testing import User
 from pydantic_core import PydanticSerializationError
 
 from pipeline.protocol import Chunk, Frame, LoadParams, Pipeline, PipelineInfo, PipelineStream
-from pipeline.session import Session
 from services.presets import Look, PresetStore
 from ui.prompt_list import APPLY_KEY
 
-from .studio_helpers import press
+from .studio_helpers import only, press, session
 from .waiting import until
 
 # pylint: disable=missing-function-docstring
@@ -44,23 +43,12 @@ class InkwellPipeline(Pipeline):
         return InkwellStream()
 
 
-def session() -> Session:
-    return app.state.context.sessions.studio()
-
-
 def prompts() -> list[dict[str, Any]]:
     return session().state.snapshot()['prompts']
 
 
 def weights(user: User) -> list[Any]:
     return [only(user, f'prompt-weight-{index}').value for index in range(2)]
-
-
-def only(user: User, marker: str) -> Any:
-    """The one element with this marker."""
-    elements = user.find(marker=marker).elements
-    assert len(elements) == 1, f'{len(elements)} elements marked {marker}'
-    return next(iter(elements))
 
 
 async def test_enter_applies_the_prompt(studio: User) -> None:

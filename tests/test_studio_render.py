@@ -3,29 +3,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from nicegui import app, ui
 from nicegui.testing import User
 
-from pipeline.session import Session
 from services.batch_request import GenerateRequest
 
+from .studio_helpers import only, session
 from .test_batch_cli import write_clip
 from .waiting import until
 
 # pylint: disable=missing-function-docstring
-
-
-def only(user: User, marker: str) -> Any:
-    elements = user.find(marker=marker).elements
-    assert len(elements) == 1, f'{len(elements)} elements marked {marker}'
-    return next(iter(elements))
-
-
-def session() -> Session:
-    return app.state.context.sessions.studio()
 
 
 def last_request() -> GenerateRequest:
